@@ -1,0 +1,57 @@
+# sagakit: every target sets itself up on a fresh machine (Python venv, pinned CDK CLI).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAGE ?= dev
+PYTEST_ARGS ?=
+
+export AWS_DEFAULT_REGION ?= eu-west-1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup demo test lint asl schemas synth diff deploy bench stress clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/saga: pyproject.toml
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+node_modules/.bin/cdk: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(BIN)/saga node_modules/.bin/cdk ## Create the venv and install the pinned CDK CLI
+
+demo: $(BIN)/saga ## Run the onboarding saga offline: happy path, then a compensated failure
+	$(BIN)/saga demo
+
+test: setup ## Lint, type-check, and run every test (unit, integration, infra, end-to-end)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: $(BIN)/saga ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+asl: $(BIN)/saga ## Write statemachines/<saga>.asl.json from a fresh synth
+	$(BIN)/saga asl
+
+schemas: $(BIN)/saga ## Write events/schemas/*.schema.json from the models
+	$(BIN)/python -m events.export
+
+synth: setup ## npx cdk synth with the pinned CLI
+	npx cdk synth -c stage=$(STAGE) --quiet
+
+diff: setup ## npx cdk diff (needs AWS credentials)
+	npx cdk diff -c stage=$(STAGE)
+
+deploy: setup ## npx cdk deploy STAGE=dev|prod (needs AWS credentials and a bootstrapped account)
+	npx cdk deploy -c stage=$(STAGE) --require-approval broadening
+
+clean: ## Remove build output
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,170 @@
+"""Services: one DynamoDB table each, and one Lambda function per command handler.
+
+A service is found from the sagas that name it; ``SERVICE_EXTRAS`` adds what a saga definition
+cannot say (handlers outside any saga, publishing rights, settings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.assets import service_code
+from infra.config import StageConfig
+from sagakit.definition import Command, service_package
+
+__all__ = ["SERVICE_EXTRAS", "LambdaSettings", "ServiceExtras", "ServiceResources", "pascal"]
+
+PARTITION_KEY = "clientId"
+
+
+@dataclass(frozen=True)
+class ServiceExtras:
+    """What the stack needs to know about a service beyond the sagas that use it."""
+
+    commands: tuple[Command, ...] = ()
+    publishes_events: bool = False
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+SERVICE_EXTRAS: dict[str, ServiceExtras] = {
+    # The producer of ClientOnboarded: records the tenant, then publishes the event.
+    "clients": ServiceExtras(commands=(Command("OnboardClient", service="clients"),), publishes_events=True),
+}
+
+
+def pascal(service: str) -> str:
+    """``ai-workspace`` -> ``AiWorkspace`` (stable construct ids)."""
+    return "".join(part.capitalize() for part in service.split("-"))
+
+
+@dataclass(frozen=True)
+class LambdaSettings:
+    """Function settings shared by every handler of the stack."""
+
+    config: StageConfig
+    layer: lambda_.ILayerVersion
+    runtime: lambda_.Runtime
+
+    def function(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        handler: str,
+        code: lambda_.Code,
+        environment: Mapping[str, str],
+        service: str,
+        description: str,
+    ) -> lambda_.Function:
+        """A function with the stack's defaults: arm64, X-Ray active, JSON logs with retention."""
+        log_group = logs.LogGroup(
+            scope,
+            f"{construct_id}Logs",
+            retention=retention(self.config.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN if self.config.retain_data else RemovalPolicy.DESTROY,
+        )
+        return lambda_.Function(
+            scope,
+            construct_id,
+            function_name=f"{self.config.prefix}-{name}",
+            description=description,
+            runtime=self.runtime,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=code,
+            layers=[self.layer],
+            memory_size=self.config.memory_mb,
+            timeout=Duration.seconds(30),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            reserved_concurrent_executions=self.config.reserved_concurrency,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": service,
+                "POWERTOOLS_METRICS_NAMESPACE": "Sagas",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "SAGAKIT_STAGE": self.config.stage,
+                **environment,
+            },
+        )
+
+
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The shortest CloudWatch retention that keeps logs at least ``days`` days."""
+    for limit in sorted(_RETENTION):
+        if limit >= days:
+            return _RETENTION[limit]
+    return logs.RetentionDays.TEN_YEARS
+
+
+class ServiceResources(Construct):
+    """One service: its table and a function per command it handles.
+
+    Attributes
+    ----------
+    table:
+        The service's own table (partition key ``clientId``), encrypted, with PITR.
+    functions:
+        Function per command name.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service: str,
+        commands: Iterable[Command],
+        settings: LambdaSettings,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        config = settings.config
+        self.service = service
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            table_name=f"{config.prefix}-{service}",
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+        )
+        code = service_code(
+            [f"functions/{service_package(service)}", "functions/shared", "events", "sagakit/runtime"]
+        )
+        self.functions: dict[str, lambda_.Function] = {}
+        for command in commands:
+            self.functions[command.name] = settings.function(
+                self,
+                command.name,
+                name=command.name,
+                handler=command.handler,
+                code=code,
+                service=service,
+                description=f"{service}: {command.name}",
+                environment={"TABLE_NAME": self.table.table_name, **environment},
+            )
+

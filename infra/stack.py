@@ -1,0 +1,170 @@
+"""The stack: an event bus, the services, and for every saga a starter, a rule and a state machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from events import contract
+from infra.assets import service_code
+from infra.config import StageConfig
+from infra.services import SERVICE_EXTRAS, LambdaSettings, ServiceExtras, ServiceResources, pascal, retention
+from sagakit.compiler import SagaStateMachine
+from sagakit.definition import Command, Saga
+
+__all__ = ["DeployedSaga", "SagaStack"]
+
+POWERTOOLS_ACCOUNT = "017000801446"
+
+
+@dataclass(frozen=True)
+class DeployedSaga:
+    """The resources of one saga: its state machine, its starter and its dead-letter queue."""
+
+    machine: SagaStateMachine
+    starter: lambda_.Function
+    dead_letters: sqs.Queue
+
+
+class SagaStack(Stack):
+    """Everything one stage needs to run ``sagas``.
+
+    Attributes
+    ----------
+    bus:
+        The custom event bus that carries triggers and lifecycle events.
+    services:
+        ``ServiceResources`` per service name.
+    deployed:
+        ``DeployedSaga`` per saga name.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, sagas: list[Saga], **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.config = config
+        removal = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+
+        # An explicit name: the rule refers to the bus by name (see ENVIRONMENT.md on moto's
+        # CloudFormation and Ref to an event bus).
+        self.bus = events.EventBus(self, "EventBus", event_bus_name=f"{config.prefix}-bus")
+
+        runtime = lambda_.Runtime.PYTHON_3_13
+        layer = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "PowertoolsLayer",
+            f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
+            f"AWSLambdaPowertoolsPythonV3-python313-arm64:{config.powertools_layer_version}",
+        )
+        settings = LambdaSettings(config=config, layer=layer, runtime=runtime)
+
+        commands: dict[str, dict[str, Command]] = {}
+        for saga in sagas:
+            for command in saga.commands():
+                commands.setdefault(command.service, {})[command.name] = command
+        for service, extras in SERVICE_EXTRAS.items():
+            for command in extras.commands:
+                commands.setdefault(service, {})[command.name] = command
+
+        self.services: dict[str, ServiceResources] = {}
+        for service in sorted(commands):
+            extras = SERVICE_EXTRAS.get(service, ServiceExtras())
+            environment = dict(extras.environment)
+            if extras.publishes_events:
+                environment["EVENT_BUS_NAME"] = self.bus.event_bus_name
+            if service == "notifications":
+                environment["SENDER_ADDRESS"] = config.sender_address
+            resources = ServiceResources(
+                self,
+                pascal(service),
+                service=service,
+                commands=commands[service].values(),
+                settings=settings,
+                environment=environment,
+            )
+            for function in resources.functions.values():
+                resources.table.grant_read_write_data(function)
+                if extras.publishes_events:
+                    self.bus.grant_put_events_to(function)
+            self.services[service] = resources
+
+        self.deployed: dict[str, DeployedSaga] = {}
+        for saga in sagas:
+            self._add_saga(saga, settings, removal)
+
+    def _add_saga(self, saga: Saga, settings: LambdaSettings, removal: RemovalPolicy) -> None:
+        functions = {
+            command.name: self.services[command.service].functions[command.name] for command in saga.commands()
+        }
+        machine = SagaStateMachine(
+            self,
+            saga.name,
+            saga=saga,
+            functions=functions,
+            state_machine_name=f"{self.config.prefix}-{saga.name}",
+            log_retention=retention(self.config.log_retention_days),
+            removal_policy=removal,
+        )
+
+        dead_letters = sqs.Queue(
+            machine,
+            "DeadLetterQueue",
+            queue_name=f"{self.config.prefix}-{saga.name}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        trigger = contract(saga.trigger)
+        starter = settings.function(
+            machine,
+            "Starter",
+            name=f"{saga.name}-starter",
+            handler="sagakit.runtime.starter.handler",
+            code=service_code(["sagakit/runtime", "events"]),
+            service="saga-starter",
+            description=f"Starts {saga.name}, named by saga id, from {saga.trigger}",
+            environment={
+                "SAGA_NAME": saga.name,
+                "SAGA_VERSION": saga.version,
+                "SAGA_TRIGGER": saga.trigger,
+                "SAGA_ID_TEMPLATE": saga.saga_id or "",
+                "STATE_MACHINE_ARN": machine.state_machine.state_machine_arn,
+                "DEAD_LETTER_QUEUE_URL": dead_letters.queue_url,
+            },
+        )
+        machine.state_machine.grant_start_execution(starter)
+        dead_letters.grant_send_messages(starter)
+        # Async invocations that still fail after Lambda's own retries are kept, not dropped.
+        lambda_.EventInvokeConfig(
+            machine,
+            "StarterInvokeConfig",
+            function=starter,
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+            on_failure=destinations.SqsDestination(dead_letters),
+        )
+        self.deployed[saga.name] = DeployedSaga(machine=machine, starter=starter, dead_letters=dead_letters)
+        events.Rule(
+            machine,
+            "Trigger",
+            rule_name=f"{self.config.prefix}-{saga.name}-trigger",
+            event_bus=self.bus,
+            description=f"{trigger.source} {saga.trigger} starts {saga.name}",
+            event_pattern=events.EventPattern(source=[trigger.source], detail_type=[saga.trigger]),
+            targets=[
+                targets.LambdaFunction(
+                    starter,
+                    dead_letter_queue=dead_letters,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )

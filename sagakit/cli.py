@@ -1,0 +1,172 @@
+"""The ``saga`` command: run sagas offline, put events, write ASL snapshots.
+
+Every command has ``--help``. Errors name the bad option or field and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="saga",
+    help="sagakit: sagas on AWS Step Functions, compiled by CDK, runnable offline with moto.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+local_app = typer.Typer(help="Run the synthesized stack offline, in moto.", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EVENT = ROOT / "events" / "samples" / "client_onboarded.json"
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def _load_event(path: Path) -> dict[str, Any]:
+    try:
+        envelope = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise _fail(f"--event: {path} does not exist") from None
+    except json.JSONDecodeError as error:
+        raise _fail(f"--event: {path} is not JSON ({error})") from None
+    from events import EventEnvelope
+
+    try:
+        EventEnvelope.model_validate(envelope).parse_detail()
+    except ValueError as error:
+        raise _fail(f"--event: {path}: {error}") from None
+    return envelope  # type: ignore[no-any-return]
+
+
+def _fault_for(saga_name: str, step: str, error: str | None) -> tuple[str, str]:
+    from statemachines import saga_named
+
+    saga = saga_named(saga_name)
+    try:
+        definition = saga.step(step)
+    except KeyError as missing:
+        raise _fail(f"--fail-at: {missing.args[0]}") from None
+    chosen = error or (definition.business_errors[0] if definition.business_errors else "InjectedFailure")
+    return definition.name, chosen
+
+
+@local_app.command("run")
+def local_run(
+    event: Annotated[Path, typer.Option(help="EventBridge event (source, detail-type, detail) as JSON.")] = DEFAULT_EVENT,
+    fail_at: Annotated[str | None, typer.Option(help="Inject a failure into this step, e.g. SetupBilling.")] = None,
+    fail_with: Annotated[
+        str | None, typer.Option(help="Error name to inject (default: the step's first business error).")
+    ] = None,
+    direct: Annotated[
+        bool, typer.Option(help="Put the event on the bus as is, instead of through its producer.")
+    ] = False,
+    fast: Annotated[bool, typer.Option(help="Scale retry back-off down 1000x.")] = False,
+    stage: Annotated[str, typer.Option(help="Stage to synthesize.")] = "dev",
+) -> None:
+    """Deploy the stack into moto, trigger a saga with EVENT, and print its trace."""
+    envelope = _load_event(event)
+    from sagakit.local import FaultKind, LocalRuntime
+    from sagakit.trace import print_run
+
+    with console.status("synthesizing the CDK app and deploying it into moto..."):
+        runtime = LocalRuntime(stage=stage, fast=fast)
+        runtime.start()
+    try:
+        saga_name = runtime._saga_for(envelope["detail-type"])
+        if fail_at:
+            step, error = _fault_for(saga_name, fail_at, fail_with)
+            runtime.fail(step, FaultKind.BUSINESS, error=error)
+        with console.status(f"running {saga_name}..."):
+            try:
+                run = runtime.run(envelope, via_producer=not direct)
+            except RuntimeError as error:
+                raise _fail(str(error)) from None
+        items = {service: runtime.table_items(service) for service in sorted(runtime._deployed.tables)}
+        title = f"{saga_name}" + (f" · failure injected at {fail_at}" if fail_at else " · happy path")
+        print_run(console, run, items, title)
+    finally:
+        runtime.stop()
+    if run.outcome not in ("COMPLETED", "FAILED"):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def demo() -> None:
+    """The onboarding saga offline: a happy path, then SetupBilling failing and compensated."""
+    envelope = json.loads(DEFAULT_EVENT.read_text())
+    from sagakit.local import FaultKind, LocalRuntime
+    from sagakit.trace import print_run
+
+    console.rule("[bold]sagakit demo: OnboardClientSaga, offline (moto)")
+    with console.status("synthesizing the CDK app and deploying cdk.out into moto..."):
+        runtime = LocalRuntime()
+        runtime.start()
+    try:
+        console.print(
+            "1. ClientOnboarded for [bold]acme-001[/]: clients records the tenant and publishes the event;"
+            " the rule starts the saga."
+        )
+        with console.status("running the happy path..."):
+            happy = runtime.run(envelope)
+        items = {service: runtime.table_items(service) for service in sorted(runtime._deployed.tables)}
+        print_run(console, happy, items, "OnboardClientSaga · happy path")
+
+        failing = json.loads(json.dumps(envelope))
+        failing["detail"]["clientId"] = "globex-002"
+        failing["detail"]["companyName"] = "Globex Corporation"
+        console.print(
+            "\n2. ClientOnboarded for [bold]globex-002[/], with SetupBilling made to fail (BillingDeclined):"
+            " expect DeleteWorkspace, then DeleteTenant, then FAILED."
+        )
+        runtime.fail("SetupBilling", FaultKind.BUSINESS, error="BillingDeclined")
+        with console.status("running the failure..."):
+            failed = runtime.run(failing)
+        items = {service: runtime.table_items(service) for service in sorted(runtime._deployed.tables)}
+        print_run(console, failed, items, "OnboardClientSaga · SetupBilling fails")
+    finally:
+        runtime.stop()
+    ok = happy.outcome == "COMPLETED" and failed.outcome == "FAILED"
+    console.rule("[green]demo finished" if ok else "[red]demo did not end as expected")
+    if not ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def asl(
+    out: Annotated[Path, typer.Option(help="Folder for <saga>.asl.json.")] = ROOT / "statemachines",
+    stage: Annotated[str, typer.Option(help="Stage to synthesize.")] = "dev",
+) -> None:
+    """Write each saga's synthesized ASL to statemachines/<saga>.asl.json."""
+    import tempfile
+
+    from sagakit.asl import write_snapshots
+    from sagakit.local.deploy import synthesize
+
+    with tempfile.TemporaryDirectory() as outdir, console.status("synthesizing..."):
+        assembly = synthesize(stage, Path(outdir))
+        written = write_snapshots(assembly.template, out)
+    for path in written:
+        console.print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def main() -> None:
+    """Entry point for ``python -m sagakit.cli``."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

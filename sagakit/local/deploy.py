@@ -1,0 +1,188 @@
+"""Deploy a synthesized cloud assembly (``cdk.out``) into moto.
+
+This is the offline equivalent of ``cdk deploy``: the same template and the same asset folders.
+
+1. The template's bootstrap check (``BootstrapVersion`` parameter and ``CheckBootstrapVersion``
+   rule) is removed: there is no bootstrap stack offline.
+2. Each file asset is zipped into the bootstrap bucket under its object key, where the
+   template's ``AWS::Lambda::Function`` resources look for it; ``LambdaRouter`` maps the key
+   back to the asset folder.
+3. moto's CloudFormation creates the stack: roles, policies, tables, queues, functions, bus,
+   rules, log groups.
+4. moto's CloudFormation does not register state machines with the backend that executes ASL,
+   so each ``AWS::StepFunctions::StateMachine`` is created again there, with its
+   ``DefinitionString`` resolved against the stack's physical resources.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Assembly", "Deployment", "deploy", "load_assembly", "synthesize"]
+
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """One stack of a cloud assembly: its template and its file assets."""
+
+    directory: Path
+    stack_name: str
+    template: dict[str, Any]
+    assets: dict[str, Path]
+    """Asset folder per S3 object key (``<hash>.zip``)."""
+
+
+@dataclass
+class Deployment:
+    """What ``deploy`` created, by logical id and by role."""
+
+    stack_name: str
+    stack_id: str
+    physical: dict[str, str]
+    state_machines: dict[str, str] = field(default_factory=dict)
+    """State machine ARN per saga name."""
+    tables: dict[str, str] = field(default_factory=dict)
+    """Table name per service."""
+    functions: dict[str, str] = field(default_factory=dict)
+    """Function name per command."""
+    queues: dict[str, str] = field(default_factory=dict)
+    """Queue URL per queue name."""
+    bus_name: str = ""
+
+
+def synthesize(stage: str = "dev", outdir: Path | None = None) -> Assembly:
+    """Run the CDK app in-process (the same ``build_app`` as ``cdk synth``) and load its stack."""
+    from infra.app import build_app
+
+    directory = Path(outdir) if outdir else Path("cdk.out")
+    app, stack = build_app(stage, outdir=str(directory))
+    app.synth()
+    return load_assembly(directory, stack.stack_name)
+
+
+def load_assembly(directory: Path, stack_name: str) -> Assembly:
+    """Read ``<stack>.template.json`` and ``<stack>.assets.json`` from ``directory``."""
+    directory = Path(directory)
+    template_file = directory / f"{stack_name}.template.json"
+    if not template_file.exists():
+        raise FileNotFoundError(f"{template_file} not found: run `npx cdk synth` or `make synth` first")
+    template = json.loads(template_file.read_text())
+    manifest = json.loads((directory / f"{stack_name}.assets.json").read_text())
+    assets: dict[str, Path] = {}
+    for entry in manifest.get("files", {}).values():
+        source = entry["source"]
+        if source.get("packaging") != "zip":
+            continue
+        for destination in entry["destinations"].values():
+            assets[destination["objectKey"]] = (directory / source["path"]).resolve()
+    return Assembly(directory=directory, stack_name=stack_name, template=template, assets=assets)
+
+
+def moto_template(template: dict[str, Any]) -> dict[str, Any]:
+    """The template without the bootstrap-version check, and with every ``Ref`` to an event bus
+    replaced by the bus name, which is what ``Ref`` returns on AWS. moto's CloudFormation
+    resolves that ``Ref`` to an object, and a rule on it fails to create
+    (``'EventBus' object has no attribute 'split'``; see shared/ENVIRONMENT.md)."""
+    result = copy.deepcopy(template)
+    bus_names = {
+        logical: resource["Properties"]["Name"]
+        for logical, resource in result["Resources"].items()
+        if resource["Type"] == "AWS::Events::EventBus"
+    }
+    result["Resources"] = _inline_refs(result["Resources"], bus_names)
+    result.get("Parameters", {}).pop("BootstrapVersion", None)
+    rules = result.get("Rules", {})
+    rules.pop("CheckBootstrapVersion", None)
+    if not rules:
+        result.pop("Rules", None)
+    return result
+
+
+def _inline_refs(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in names:
+            return names[value["Ref"]]
+        return {key: _inline_refs(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_inline_refs(item, names) for item in value]
+    return value
+
+
+@cache
+def _zipped(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def deploy(assembly: Assembly, *, account: str, region: str) -> Deployment:
+    """Create ``assembly``'s stack in the running moto backends; return what was made."""
+    import boto3
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.cloudformation.parsing import clean_json
+    from moto.stepfunctions.responses import get_backend
+
+    s3 = boto3.client("s3", region_name=region)
+    bucket = f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-{region}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    for key, folder in assembly.assets.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=_zipped(folder))
+
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    stack_id = cloudformation.create_stack(
+        StackName=assembly.stack_name,
+        TemplateBody=json.dumps(moto_template(assembly.template)),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )["StackId"]
+    stack = cloudformation_backends[account][region].get_stack(stack_id)
+    if stack.status != "CREATE_COMPLETE":
+        raise RuntimeError(f"stack {assembly.stack_name}: {stack.status}")
+    physical = {
+        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
+        for summary in cloudformation.list_stack_resources(StackName=stack_id)["StackResourceSummaries"]
+    }
+    deployment = Deployment(stack_name=assembly.stack_name, stack_id=stack_id, physical=physical)
+
+    sfn_backend = get_backend(account, region)
+    for logical, resource in assembly.template["Resources"].items():
+        properties = resource.get("Properties", {})
+        kind = resource["Type"]
+        if kind == "AWS::StepFunctions::StateMachine":
+            definition = clean_json(properties["DefinitionString"], stack.resource_map)
+            name = properties["StateMachineName"]
+            role_arn = clean_json(properties["RoleArn"], stack.resource_map)
+            for existing in list(sfn_backend.state_machines):
+                if existing.name == name:
+                    sfn_backend.state_machines.remove(existing)
+            machine = sfn_backend.create_state_machine(name=name, definition=definition, roleArn=role_arn)
+            saga = resource.get("Metadata", {}).get("sagakit:saga", name)
+            deployment.state_machines[saga] = machine.arn
+        elif kind == "AWS::DynamoDB::Table":
+            name = properties["TableName"]
+            deployment.tables[_service_of_table(name)] = name
+        elif kind == "AWS::Lambda::Function":
+            name = physical[logical]
+            deployment.functions[name.rsplit("-", 1)[-1]] = name
+        elif kind == "AWS::SQS::Queue":
+            deployment.queues[properties.get("QueueName", logical)] = physical[logical]
+        elif kind == "AWS::Events::EventBus":
+            deployment.bus_name = properties["Name"]
+    return deployment
+
+
+def _service_of_table(table_name: str) -> str:
+    # sagakit-<stage>-<service>: the service may itself hold dashes (ai-workspace).
+    parts = table_name.split("-", 2)
+    return parts[2] if len(parts) == 3 else table_name

@@ -1,0 +1,159 @@
+"""EventBridge delivery to Lambda and Step Functions targets, which moto skips.
+
+Seam: moto hands each rule's matching events to ``moto.events.models.Rule.send_to_targets``
+and delivers only to SQS, logs, buses, archives and API destinations there. ``EventRouter``
+wraps that method: moto still delivers what it knows, and the router invokes Lambda targets
+(through moto's Lambda service, so through ``LambdaRouter``) and starts Step Functions targets.
+
+Delivery is synchronous, so ``put_events`` returns once the rule's targets have run: a test or
+the CLI sees the saga started. A Lambda target that fails is retried twice, as an asynchronous
+invocation is, and then goes to the target's dead-letter queue, as on AWS: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Delivery", "EventRouter"]
+
+_ASYNC_ATTEMPTS = 3  # the first try and Lambda's two asynchronous retries
+
+
+@dataclass
+class Delivery:
+    """One event handed to one Lambda or Step Functions target."""
+
+    rule: str
+    target_arn: str
+    detail_type: str
+    event_id: str
+    ok: bool
+    response: Any
+    dead_lettered: bool = False
+
+
+@dataclass
+class EventRouter:
+    """Delivers rule matches to Lambda and Step Functions targets in moto."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    _original: Any = None
+    _swap_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def install(self) -> None:
+        """Wrap moto's ``Rule.send_to_targets``; idempotent."""
+        from moto.events.models import Rule
+
+        if self._original is not None:
+            return
+        self._original = Rule.send_to_targets
+        router = self
+        original = self._original
+
+        def send_to_targets(rule: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+            # moto raises NotImplementedError on target kinds it does not know, so it only sees
+            # the others; the swap is locked because concurrent puts share the rule object.
+            with router._swap_lock:
+                targets = rule.targets
+                rule.targets = [t for t in targets if _service(t) not in _ROUTED]
+                try:
+                    original(rule, event, transform_input)
+                finally:
+                    rule.targets = targets
+            router.deliver(rule, event)
+
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        """Put moto back."""
+        from moto.events.models import Rule
+
+        if self._original is not None:
+            Rule.send_to_targets = self._original  # type: ignore[method-assign]
+            self._original = None
+
+    def deliver(self, rule: Any, event: dict[str, Any]) -> None:
+        """Hand ``event`` to ``rule``'s Lambda and Step Functions targets, if it matches."""
+        if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):
+            return
+        from moto.utilities.arns import parse_arn
+
+        for target in rule.targets:
+            arn = parse_arn(target["Arn"])
+            payload = _target_input(target, event)
+            if arn.service == "lambda":
+                self._to_lambda(rule, target, arn, payload, event)
+            elif arn.service == "states":
+                self._to_state_machine(rule, target, arn, payload, event)
+
+    def _to_lambda(self, rule: Any, target: dict[str, Any], arn: Any, payload: str, event: dict[str, Any]) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        backend = lambda_backends[arn.account][arn.region]
+        function = backend.get_function(target["Arn"])
+        body: Any = None
+        ok = False
+        for _ in range(_ASYNC_ATTEMPTS):
+            headers: dict[str, str] = {}
+            body = function.invoke(payload, {"x-amz-invocation-type": "RequestResponse"}, headers)
+            ok = "x-amz-function-error" not in headers
+            if ok:
+                break
+        response = _json_or_text(body)
+        delivery = Delivery(rule.name, target["Arn"], event["detail-type"], event["id"], ok, response)
+        if not ok:
+            delivery.dead_lettered = self._dead_letter(target, event, response)
+        self.deliveries.append(delivery)
+
+    def _to_state_machine(
+        self, rule: Any, target: dict[str, Any], arn: Any, payload: str, event: dict[str, Any]
+    ) -> None:
+        from moto.stepfunctions.responses import get_backend
+
+        execution = get_backend(arn.account, arn.region).start_execution(
+            target["Arn"], name=str(uuid.uuid4()), execution_input=payload
+        )
+        self.deliveries.append(
+            Delivery(rule.name, target["Arn"], event["detail-type"], event["id"], True, execution.execution_arn)
+        )
+
+    @staticmethod
+    def _dead_letter(target: dict[str, Any], event: dict[str, Any], response: Any) -> bool:
+        queue_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
+        if not queue_arn:
+            return False
+        from moto.sqs.models import sqs_backends
+        from moto.utilities.arns import parse_arn
+
+        arn = parse_arn(queue_arn)
+        queue = sqs_backends[arn.account][arn.region].get_queue(arn.resource_id)
+        body = json.dumps({"reason": "target invocation failed after retries", "error": response, "event": event})
+        sqs_backends[arn.account][arn.region].send_message(queue.name, body)
+        return True
+
+
+_ROUTED = ("lambda", "states")
+
+
+def _service(target: dict[str, Any]) -> str:
+    return str(target["Arn"]).split(":")[2]
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
+    if "Input" in target:
+        return str(target["Input"])
+    if "InputPath" in target:
+        raise NotImplementedError("InputPath targets are not delivered offline")
+    return json.dumps(event)
+
+
+def _json_or_text(body: Any) -> Any:
+    text = body.decode() if isinstance(body, bytes) else body
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text

@@ -1,0 +1,316 @@
+"""The one component that runs Lambda invocations offline: in-process, with the real handler code.
+
+Seam: moto would run a function in Docker inside the private method
+``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload, errored, logs)``.
+``LambdaRouter.install()`` replaces that method; everything that invokes a function in moto
+(Step Functions tasks, EventBridge rule targets, ``lambda.invoke``) goes through it. moto is
+pinned in pyproject.toml and ``tests/integration/test_moto_canary.py`` fails if the seam moves.
+
+For each invocation the router:
+
+* finds the function's code: the folder of the cloud-assembly asset whose S3 key the function
+  was created from (the same folder ``cdk deploy`` uploads), and imports ``Handler`` from it;
+* applies the function's environment variables, plus the variables Lambda itself sets, for the
+  duration of the call (moto does not apply them to ``os.environ``);
+* turns an exception into Lambda's error payload (``errorType`` is the class name, which is what
+  a Catch matches), and a result that is not JSON into ``Runtime.MarshalError``, as on AWS;
+* captures what the handler prints (Powertools' JSON logs) as the invocation's log;
+* applies injected faults (``Fault``), for the failure matrix and ``--fail-at``.
+
+Handlers run one at a time (a re-entrant lock): the environment is process-wide, and two
+functions of different services must never see each other's ``TABLE_NAME``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Fault", "FaultKind", "Invocation", "LambdaRouter"]
+
+
+class FaultKind(StrEnum):
+    """What an injected fault does to one invocation."""
+
+    BUSINESS = "business"
+    """The handler is not called; the invocation fails with the named business error."""
+    TRANSIENT = "transient"
+    """The handler is not called; the invocation fails with ``TransientError`` (retried)."""
+    TIMEOUT = "timeout"
+    """The handler is not called; the task fails with ``States.Timeout``."""
+    CRASH_AFTER_WRITE = "crash_after_write"
+    """The handler runs and its write lands, then the reply is lost (``Lambda.Unknown``)."""
+
+
+@dataclass
+class Fault:
+    """A fault injected into the next ``times`` invocations of ``command``."""
+
+    command: str
+    kind: FaultKind
+    error: str = "InjectedFailure"
+    times: int = 1
+
+
+@dataclass
+class Invocation:
+    """One routed invocation, for traces and assertions."""
+
+    function_name: str
+    command: str
+    started: float
+    duration_ms: float
+    errored: bool
+    error_type: str | None
+    fault: FaultKind | None
+    logs: str
+
+
+class _LambdaContext:
+    """The attributes of ``LambdaContext`` that Powertools reads."""
+
+    def __init__(self, fn: Any, deadline: float) -> None:
+        self.function_name = fn.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = fn.function_arn
+        self.memory_limit_in_mb = int(fn.memory_size or 128)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{fn.function_name}"
+        self.log_stream_name = "local"
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _ThreadStdout(io.TextIOBase):
+    """``sys.stdout`` that a handler's thread writes to a buffer of its own."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+        self.local = threading.local()
+
+    def write(self, text: str) -> int:
+        buffer = getattr(self.local, "buffer", None)
+        return buffer.write(text) if buffer is not None else self.original.write(text)
+
+    def flush(self) -> None:
+        if getattr(self.local, "buffer", None) is None:
+            self.original.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.original, "isatty", lambda: False)())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.original, "encoding", "utf-8")
+
+
+@dataclass
+class LambdaRouter:
+    """Routes moto's Lambda invocations to in-process Python handlers.
+
+    Parameters
+    ----------
+    assets:
+        Asset folder per S3 key (``<hash>.zip``), filled by the deployment.
+    """
+
+    assets: dict[str, Path] = field(default_factory=dict)
+    invocations: list[Invocation] = field(default_factory=list)
+    faults: dict[str, list[Fault]] = field(default_factory=lambda: defaultdict(list))
+    observers: list[Callable[[Invocation], None]] = field(default_factory=list)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _original: Any = None
+    _stdout: _ThreadStdout | None = None
+
+    # -- installation ------------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Patch moto's invoke seam and ``sys.stdout``; idempotent."""
+        from moto.awslambda.models import LambdaFunction
+
+        if self._original is not None:
+            return
+        self._original = LambdaFunction._invoke_lambda
+        router = self
+
+        def _invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
+            return router.invoke(fn, event)
+
+        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+        if not isinstance(sys.stdout, _ThreadStdout):
+            self._stdout = _ThreadStdout(sys.stdout)
+            sys.stdout = self._stdout
+
+    def uninstall(self) -> None:
+        """Put moto and ``sys.stdout`` back."""
+        from moto.awslambda.models import LambdaFunction
+
+        if self._original is not None:
+            LambdaFunction._invoke_lambda = self._original  # type: ignore[method-assign]
+            self._original = None
+        if self._stdout is not None and sys.stdout is self._stdout:
+            sys.stdout = self._stdout.original
+            self._stdout = None
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def inject(self, *faults: Fault) -> None:
+        """Queue ``faults``; each applies to its command's next invocations."""
+        for fault in faults:
+            self.faults[fault.command].append(fault)
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault."""
+        self.faults.clear()
+
+    def _take_fault(self, command: str) -> Fault | None:
+        queue = self.faults.get(command)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.pop(0)
+        return fault
+
+    # -- invocation --------------------------------------------------------------------------
+
+    def invoke(self, fn: Any, event: Any) -> tuple[str, bool, str]:
+        """Run ``fn``'s handler on ``event``; return moto's ``(payload, errored, logs)``."""
+        if isinstance(event, str):
+            event = json.loads(event) if event else {}
+        command = _command_of(fn)
+        started = time.monotonic()
+        fault = self._take_fault(command)
+        payload: Any
+        logs = ""
+        if fault is not None and fault.kind is not FaultKind.CRASH_AFTER_WRITE:
+            payload, errored = _fault_payload(fault), True
+        else:
+            payload, errored, logs = self._run_handler(fn, event)
+            if fault is not None and not errored:
+                payload, errored = _fault_payload(fault), True
+        body = _to_json(payload)
+        if body is None:
+            body = json.dumps({"errorType": "Runtime.MarshalError", "errorMessage": "result is not JSON"})
+            errored = True
+        error_type = json.loads(body).get("errorType") if errored else None
+        record = Invocation(
+            function_name=fn.function_name,
+            command=command,
+            started=started,
+            duration_ms=(time.monotonic() - started) * 1000,
+            errored=errored,
+            error_type=error_type,
+            fault=fault.kind if fault else None,
+            logs=logs,
+        )
+        self.invocations.append(record)
+        for observer in self.observers:
+            observer(record)
+        return body, errored, logs
+
+    def _run_handler(self, fn: Any, event: Any) -> tuple[Any, bool, str]:
+        asset = self._asset_of(fn)
+        module_name, _, attribute = str(fn.handler).rpartition(".")
+        buffer = io.StringIO()
+        timeout = float(fn.timeout or 3)
+        with self._lock, self._environment(fn), self._captured(buffer):
+            try:
+                if str(asset) not in sys.path:
+                    sys.path.insert(0, str(asset))
+                handler = getattr(importlib.import_module(module_name), attribute)
+                context = _LambdaContext(fn, time.monotonic() + timeout)
+                return handler(event, context), False, buffer.getvalue()
+            except Exception as error:  # every handler failure becomes Lambda's error payload
+                payload = {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_tb(error.__traceback__)[-5:],
+                }
+                return payload, True, buffer.getvalue()
+
+    def _asset_of(self, fn: Any) -> Path:
+        key = (getattr(fn, "code", None) or {}).get("S3Key")
+        if key in self.assets:
+            return self.assets[key]
+        raise LookupError(
+            f"function {fn.function_name}: no local asset for code {key!r}; "
+            "was it deployed by sagakit.local from a cloud assembly?"
+        )
+
+    @contextmanager
+    def _environment(self, fn: Any) -> Iterator[None]:
+        applied = {
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
+            "_HANDLER": fn.handler,
+            # No X-Ray daemon offline: Powertools Tracer would only log send failures.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            **{k: str(v) for k, v in (fn.environment_vars or {}).items()},
+        }
+        # Only the applied keys change, and they are put back one by one: other threads (the
+        # Step Functions interpreter) read the environment meanwhile and must never see it empty.
+        saved = {key: os.environ.get(key) for key in applied}
+        os.environ.update(applied)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    @contextmanager
+    def _captured(self, buffer: io.StringIO) -> Iterator[None]:
+        stdout = self._stdout
+        previous = getattr(stdout.local, "buffer", None) if stdout else None
+        if stdout is not None:
+            stdout.local.buffer = buffer
+        try:
+            yield
+        finally:
+            if stdout is not None:
+                stdout.local.buffer = previous
+
+
+def _command_of(fn: Any) -> str:
+    """The command a function runs: the last part of its name (``sagakit-dev-SetupBilling``)."""
+    return str(fn.function_name).rsplit("-", 1)[-1]
+
+
+def _fault_payload(fault: Fault) -> dict[str, Any]:
+    error = {
+        FaultKind.BUSINESS: fault.error,
+        FaultKind.TRANSIENT: "TransientError",
+        FaultKind.TIMEOUT: "States.Timeout",
+        FaultKind.CRASH_AFTER_WRITE: "Lambda.Unknown",
+    }[fault.kind]
+    return {"errorType": error, "errorMessage": f"injected {fault.kind.value} fault in {fault.command}"}
+
+
+def _to_json(payload: Any) -> str | None:
+    try:
+        return json.dumps(payload)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,444 @@
+"""``LocalRuntime``: the synthesized stack, deployed into moto, running sagas with real handlers.
+
+    with LocalRuntime(fast=True) as local:
+        run = local.run(sample_event, fail_at="SetupBilling")
+        assert run.outcome == "FAILED"
+        assert run.compensations == ["DeleteWorkspace", "DeleteTenant"]
+
+Everything AWS-shaped goes through moto's API (boto3 in this process): put the event on the
+bus, the rule starts the starter, the starter starts the named execution, the interpreter runs
+the ASL from the template and invokes the functions, and ``LambdaRouter`` runs their code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sagakit.local.clock import FastClock
+from sagakit.local.deploy import Assembly, Deployment, deploy, synthesize
+from sagakit.local.event_router import EventRouter
+from sagakit.local.lambda_router import Fault, FaultKind, LambdaRouter
+
+__all__ = ["LocalRuntime", "SagaRun", "StateRecord"]
+
+ACCOUNT = "123456789012"
+COMPENSATION_PREFIX = "compensation "
+
+
+@dataclass
+class StateRecord:
+    """One state of a run, from the execution history."""
+
+    name: str
+    kind: str  # "step", "compensation", "fail"
+    status: str  # "succeeded", "failed", "caught"
+    attempts: int
+    duration_ms: float
+    error: str | None = None
+    cause: str | None = None
+    output: Any = None
+
+
+@dataclass
+class SagaRun:
+    """A finished (or still running) saga execution, read back from Step Functions."""
+
+    saga_name: str
+    saga_id: str
+    execution_arn: str
+    status: str
+    error: str | None
+    cause: str | None
+    states: list[StateRecord]
+    history: list[dict[str, Any]]
+    output: dict[str, Any] | None
+    input: dict[str, Any] = field(default_factory=dict)
+    started: datetime | None = None
+    stopped: datetime | None = None
+
+    @property
+    def outcome(self) -> str:
+        """COMPLETED, FAILED (all compensated), COMPENSATION_FAILED, RUNNING or TIMED_OUT."""
+        if self.status == "SUCCEEDED":
+            return "COMPLETED"
+        if self.status == "RUNNING":
+            return "RUNNING"
+        if self.status == "TIMED_OUT":
+            return "TIMED_OUT"
+        failed_compensation = [s for s in self.states if s.kind == "compensation" and s.status == "failed"]
+        if failed_compensation:
+            return "COMPENSATION_FAILED"
+        return "FAILED"
+
+    @property
+    def steps_completed(self) -> list[str]:
+        """Steps that succeeded, in order."""
+        return [s.name for s in self.states if s.kind == "step" and s.status == "succeeded"]
+
+    @property
+    def compensations(self) -> list[str]:
+        """Compensations that ran to success, in order."""
+        return [s.name for s in self.states if s.kind == "compensation" and s.status == "succeeded"]
+
+    @property
+    def failed_step(self) -> str | None:
+        """The step whose failure started compensation."""
+        for state in self.states:
+            if state.kind == "step" and state.status in ("failed", "caught"):
+                return state.name
+        return None
+
+    @property
+    def transitions(self) -> int:
+        """State transitions, counted as Step Functions bills them: one per state entered."""
+        return sum(1 for event in self.history if event["type"].endswith("StateEntered"))
+
+
+class _Completions:
+    """Wakes waiters when moto's interpreter finishes an execution (no polling)."""
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self._original: Any = None
+
+    def install(self) -> None:
+        from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+        if self._original is not None:
+            return
+        self._original = BaseExecutionWorkerCommunication.terminated
+        original, condition = self._original, self.condition
+
+        def terminated(worker: Any) -> None:
+            original(worker)
+            with condition:
+                condition.notify_all()
+
+        BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+        if self._original is not None:
+            BaseExecutionWorkerCommunication.terminated = self._original  # type: ignore[method-assign]
+            self._original = None
+
+
+@dataclass
+class LocalRuntime:
+    """The stack of ``assembly`` (synthesized for ``stage`` if not given), running in moto.
+
+    Parameters
+    ----------
+    fast:
+        Scale retry back-off sleeps down 1000x (tests, the failure matrix). Off by default:
+        the demo shows real back-off.
+    """
+
+    stage: str = "dev"
+    assembly: Assembly | None = None
+    fast: bool = False
+    region: str = "eu-west-1"
+    router: LambdaRouter = field(default_factory=LambdaRouter)
+    events: EventRouter = field(default_factory=EventRouter)
+    clock: FastClock = field(default_factory=FastClock)
+    deployment: Deployment | None = None
+    _mock: Any = None
+    _completions: _Completions = field(default_factory=_Completions)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Deployment:
+        """Start moto, install the routers, deploy the assembly."""
+        from moto import mock_aws
+
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }.items():
+            os.environ.setdefault(key, value)
+        os.environ.pop("AWS_PROFILE", None)
+        # moto logs every caught task failure and every resource type its CloudFormation skips
+        # (EventInvokeConfig, QueuePolicy); the trace reports failures, so keep the console clean.
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        warnings.filterwarnings("ignore", module="moto.cloudformation.parsing")
+        assembly = self.assembly or synthesize(self.stage)
+        self.assembly = assembly
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        self.router.assets.update(assembly.assets)
+        self.router.install()
+        self.events.install()
+        self._completions.install()
+        if self.fast:
+            self.clock.install()
+        self.deployment = deploy(assembly, account=ACCOUNT, region=self.region)
+        return self.deployment
+
+    def stop(self) -> None:
+        """Tear everything down and put moto back as it was."""
+        from moto.stepfunctions.parser.utils import TMP_THREADS
+
+        self.clock.uninstall()
+        self._completions.uninstall()
+        self.events.uninstall()
+        self.router.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        TMP_THREADS.clear()  # one finished thread per execution is left there (ENVIRONMENT.md)
+
+    # -- clients -----------------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the local backends."""
+        import boto3
+
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    @property
+    def _deployed(self) -> Deployment:
+        if self.deployment is None:
+            raise RuntimeError("the local runtime is not started")
+        return self.deployment
+
+    # -- driving sagas -----------------------------------------------------------------------
+
+    def put_event(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Put one EventBridge event (``source``, ``detail-type``, ``detail``) on the saga bus."""
+        entry = {
+            "Source": envelope["source"],
+            "DetailType": envelope["detail-type"],
+            "Detail": json.dumps(envelope["detail"]),
+            "EventBusName": self._deployed.bus_name,
+        }
+        response: dict[str, Any] = self.client("events").put_events(Entries=[entry])
+        return response
+
+    def invoke(self, command: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Invoke the deployed function of ``command`` synchronously; raise on a function error."""
+        name = self._deployed.functions[command]
+        response = self.client("lambda").invoke(FunctionName=name, Payload=json.dumps(payload).encode())
+        body = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise RuntimeError(f"{command} failed: {body.get('errorType')}: {body.get('errorMessage')}")
+        return body  # type: ignore[no-any-return]
+
+    def fail(self, command: str, kind: FaultKind = FaultKind.BUSINESS, *, error: str = "", times: int = 1) -> None:
+        """Inject a fault into ``command``'s next ``times`` invocations."""
+        self.router.inject(Fault(command=command, kind=kind, error=error or "InjectedFailure", times=times))
+
+    def run(
+        self,
+        envelope: dict[str, Any],
+        *,
+        saga: str | None = None,
+        via_producer: bool = True,
+        timeout: float = 120.0,
+    ) -> SagaRun:
+        """Trigger a saga with ``envelope`` and wait for it to finish.
+
+        With ``via_producer`` the trigger's detail goes to its producer's function
+        (``OnboardClient`` for ``ClientOnboarded``), which records the tenant and publishes the
+        event, as in production; otherwise the event is put on the bus as it is.
+        """
+        saga_name = saga or self._saga_for(envelope["detail-type"])
+        before = set(self.execution_arns(saga_name))
+        producer = _PRODUCERS.get(envelope["detail-type"])
+        if via_producer and producer is not None and producer in self._deployed.functions:
+            self.invoke(producer, envelope["detail"])
+        else:
+            self.put_event(envelope)
+        started = [arn for arn in self.execution_arns(saga_name) if arn not in before]
+        if not started:
+            raise RuntimeError(f"{envelope['detail-type']} started no {saga_name} execution: {self.last_rejection()}")
+        return self.wait(started[0], timeout=timeout)
+
+    def _saga_for(self, detail_type: str) -> str:
+        from statemachines import all_sagas
+
+        for saga in all_sagas():
+            if saga.trigger == detail_type:
+                return saga.name
+        raise KeyError(f"no saga is triggered by {detail_type!r}")
+
+    def last_rejection(self) -> str:
+        """Why the last delivered trigger did not start a saga (from the starter's answer)."""
+        for delivery in reversed(self.events.deliveries):
+            response = delivery.response
+            if isinstance(response, dict) and response.get("rejected"):
+                return str(response["rejected"])
+            if isinstance(response, dict) and response.get("duplicate"):
+                return f"duplicate of saga {response.get('sagaId')}"
+            if not delivery.ok:
+                return f"starter failed: {response}"
+        return "no rule matched the event"
+
+    def execution_arns(self, saga: str) -> list[str]:
+        """Every execution ARN of ``saga``, oldest first."""
+        arn = self._deployed.state_machines[saga]
+        pages = self.client("stepfunctions").get_paginator("list_executions").paginate(stateMachineArn=arn)
+        executions = [e for page in pages for e in page["executions"]]
+        return [e["executionArn"] for e in sorted(executions, key=lambda e: e["startDate"])]
+
+    def wait(self, execution_arn: str, *, timeout: float = 120.0) -> SagaRun:
+        """Block until ``execution_arn`` stops (or ``timeout``), then read it back."""
+        deadline = time.monotonic() + timeout
+        execution = self._execution(execution_arn)
+        with self._completions.condition:
+            while execution.status == "RUNNING":
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._completions.condition.wait(min(remaining, 0.5))
+        return self.describe(execution_arn)
+
+    def _execution(self, execution_arn: str) -> Any:
+        from moto.stepfunctions.responses import get_backend
+
+        return get_backend(ACCOUNT, self.region).describe_execution(execution_arn)
+
+    def describe(self, execution_arn: str) -> SagaRun:
+        """The saga run of ``execution_arn`` as it stands."""
+        sfn = self.client("stepfunctions")
+        described = sfn.describe_execution(executionArn=execution_arn)
+        history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        saga_input = json.loads(described.get("input") or "{}")
+        output = json.loads(described["output"]) if described.get("output") else None
+        return SagaRun(
+            saga_name=saga_input.get("saga", {}).get("name", ""),
+            saga_id=described["name"],
+            execution_arn=execution_arn,
+            status=described["status"],
+            error=described.get("error"),
+            cause=described.get("cause"),
+            states=states_from_history(history),
+            history=history,
+            output=output,
+            input=saga_input,
+            started=described.get("startDate"),
+            stopped=described.get("stopDate"),
+        )
+
+    # -- service state -----------------------------------------------------------------------
+
+    def table_items(self, service: str) -> list[dict[str, Any]]:
+        """Every item in ``service``'s table, as plain JSON values."""
+        from boto3.dynamodb.types import TypeDeserializer
+
+        deserialize = TypeDeserializer().deserialize
+        table = self._deployed.tables[service]
+        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+        return [
+            {key: _plain(deserialize(value)) for key, value in item.items()}
+            for page in pages
+            for item in page["Items"]
+        ]
+
+    def dead_letters(self, saga: str) -> list[dict[str, Any]]:
+        """Messages waiting in ``saga``'s dead-letter queue (left in place)."""
+        url = next(url for name, url in self._deployed.queues.items() if name.endswith(f"{saga}-dlq"))
+        sqs = self.client("sqs")
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+_PRODUCERS = {"ClientOnboarded": "OnboardClient"}
+
+
+def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+_TASK_ERRORS = (
+    "TaskFailed",
+    "TaskTimedOut",
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+    "LambdaFunctionStartFailed",
+    "LambdaFunctionScheduleFailed",
+)
+
+
+def states_from_history(history: list[dict[str, Any]]) -> list[StateRecord]:
+    """Fold an execution history into one record per state entered, in order."""
+    records: list[StateRecord] = []
+    open_records: dict[str, tuple[StateRecord, datetime]] = {}
+    last_task: str | None = None
+    for event in history:
+        kind = event["type"]
+        stamp = event["timestamp"]
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            state_kind = "fail" if kind == "FailStateEntered" else "step"
+            record = StateRecord(name=name, kind=state_kind, status="running", attempts=0, duration_ms=0.0)
+            records.append(record)
+            open_records[name] = (record, stamp)
+            last_task = name
+        elif kind in ("TaskScheduled", "LambdaFunctionScheduled") and last_task in open_records:
+            open_records[last_task][0].attempts += 1
+        elif kind in _TASK_ERRORS and last_task in open_records:
+            details = event.get(kind[0].lower() + kind[1:] + "EventDetails", {})
+            record = open_records[last_task][0]
+            record.error = details.get("error") or ("States.Timeout" if "TimedOut" in kind else kind)
+            record.cause = details.get("cause")
+        elif kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            if name in open_records:
+                record, entered = open_records.pop(name)
+                record.duration_ms = (stamp - entered).total_seconds() * 1000
+                record.status = "caught" if record.error else "succeeded"
+                output = event["stateExitedEventDetails"].get("output")
+                record.output = json.loads(output) if output else None
+        elif kind == "ExecutionFailed":
+            for record, entered in open_records.values():
+                record.status = "failed"
+                record.duration_ms = (stamp - entered).total_seconds() * 1000
+                details = event.get("executionFailedEventDetails", {})
+                record.error = record.error or details.get("error")
+                record.cause = record.cause or details.get("cause")
+            open_records.clear()
+    comments = _compensation_names()
+    for record in records:
+        if record.name in comments:
+            record.kind = "compensation"
+    return records
+
+
+def _compensation_names() -> set[str]:
+    from statemachines import all_sagas
+
+    names: set[str] = set()
+    for saga in all_sagas():
+        for element in saga.steps:
+            names.update(c.name for c in element.compensations())
+    return names
+
+
+def sample_event(name: str = "client_onboarded") -> dict[str, Any]:
+    """A sample envelope from ``events/samples``."""
+    path = Path(__file__).resolve().parents[2] / "events" / "samples" / f"{name}.json"
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
