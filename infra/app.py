@@ -6,9 +6,9 @@ synth never calls AWS.
 
 from __future__ import annotations
 
-import infra  # noqa: F401  (points jsii at Node 24 before aws_cdk loads)
 from aws_cdk import App, Tags
 
+import infra  # noqa: F401  (points jsii at Node 24 before aws_cdk loads)
 from infra.config import stage_config
 from infra.stack import SagaStack
 from statemachines import all_sagas

@@ -152,9 +152,7 @@ class ServiceResources(Construct):
             ),
             removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
         )
-        code = service_code(
-            [f"functions/{service_package(service)}", "functions/shared", "events", "sagakit/runtime"]
-        )
+        code = service_code([f"functions/{service_package(service)}", "functions/shared", "events", "sagakit/runtime"])
         self.functions: dict[str, lambda_.Function] = {}
         for command in commands:
             self.functions[command.name] = settings.function(
@@ -167,4 +165,3 @@ class ServiceResources(Construct):
                 description=f"{service}: {command.name}",
                 environment={"TABLE_NAME": self.table.table_name, **environment},
             )
-

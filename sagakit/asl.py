@@ -16,16 +16,17 @@ __all__ = ["definitions_from_template", "render_snapshots", "write_snapshots"]
 def _resolve(value: Any, template: dict[str, Any]) -> str:
     if isinstance(value, str):
         return value
+    assert isinstance(value, dict), value
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
-        return separator.join(_resolve(part, template) for part in parts)
+        return str(separator).join(_resolve(part, template) for part in parts)
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         logical, _attribute = value["Fn::GetAtt"]
         resource = template["Resources"][logical]
         if resource["Type"] == "AWS::Lambda::Function":
             name = resource["Properties"]["FunctionName"]
             return "${" + str(name).rsplit("-", 1)[-1] + "}"
-        return "${" + logical + "}"
+        return "${" + str(logical) + "}"
     if isinstance(value, dict) and "Ref" in value:
         return "${" + str(value["Ref"]).replace("AWS::", "") + "}"
     raise ValueError(f"cannot render {value!r} in a definition")

@@ -6,7 +6,6 @@ Every command has ``--help``. Errors name the bad option or field and exit with 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -66,7 +65,9 @@ def _fault_for(saga_name: str, step: str, error: str | None) -> tuple[str, str]:
 
 @local_app.command("run")
 def local_run(
-    event: Annotated[Path, typer.Option(help="EventBridge event (source, detail-type, detail) as JSON.")] = DEFAULT_EVENT,
+    event: Annotated[
+        Path, typer.Option(help="EventBridge event (source, detail-type, detail) as JSON.")
+    ] = DEFAULT_EVENT,
     fail_at: Annotated[str | None, typer.Option(help="Inject a failure into this step, e.g. SetupBilling.")] = None,
     fail_with: Annotated[
         str | None, typer.Option(help="Error name to inject (default: the step's first business error).")
@@ -102,6 +103,126 @@ def local_run(
         runtime.stop()
     if run.outcome not in ("COMPLETED", "FAILED"):
         raise typer.Exit(code=1)
+
+
+@local_app.command("serve")
+def local_serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 4566,
+    stage: Annotated[str, typer.Option(help="Stage to synthesize.")] = "dev",
+    assembly: Annotated[Path | None, typer.Option(help="Use this synthesized cdk.out instead of synthesizing.")] = None,
+    fast: Annotated[bool, typer.Option(help="Scale retry back-off down 1000x.")] = False,
+) -> None:
+    """Deploy the stack into moto and serve it on 127.0.0.1 until Ctrl-C.
+
+    Point the AWS CLI or boto3 at it with --endpoint-url (any credentials, region eu-west-1).
+    """
+    import signal
+    import threading
+
+    from sagakit.local import LocalRuntime
+    from sagakit.local.deploy import load_assembly
+
+    loaded = None
+    if assembly is not None:
+        from infra.config import stage_config
+
+        loaded = load_assembly(assembly, f"SagaKit-{stage_config(stage).stage}")
+    with console.status("synthesizing the CDK app and deploying it into moto..."):
+        runtime = LocalRuntime(stage=stage, fast=fast, assembly=loaded)
+        deployment = runtime.start()
+        try:
+            endpoint = runtime.serve(port)
+        except OSError as error:
+            runtime.stop()
+            raise _fail(f"--port: cannot listen on 127.0.0.1:{port} ({error})") from None
+    console.print(f"[bold green]serving[/] {endpoint}  (region {runtime.region}, account 123456789012)")
+    console.print(f"  event bus      {deployment.bus_name}")
+    for saga, arn in deployment.state_machines.items():
+        console.print(f"  state machine  {saga}: {arn}")
+    console.print(
+        "  try: aws --endpoint-url "
+        f"{endpoint} events put-events --entries file://events/aws-cli/client_onboarded.entries.json"
+    )
+    console.print("ready (Ctrl-C to stop)", markup=False)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.stop()
+        console.print("stopped")
+
+
+@app.command("put-event")
+def put_event(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Event envelope JSON (source, detail-type, detail).")
+    ] = None,
+    client_id: Annotated[str | None, typer.Option(help="Build a ClientOnboarded from flags: the client id.")] = None,
+    company_name: Annotated[str, typer.Option(help="Company name (with --client-id).")] = "Example Ltd",
+    contact_email: Annotated[str, typer.Option(help="Contact email (with --client-id).")] = "ops@example.com",
+    plan: Annotated[str, typer.Option(help="starter, growth or enterprise (with --client-id).")] = "starter",
+    payment_method: Annotated[str, typer.Option(help="Payment method token (with --client-id).")] = "pm_card_visa",
+    local: Annotated[bool, typer.Option(help="Put it on `saga local serve` (http://127.0.0.1:4566).")] = False,
+    endpoint_url: Annotated[str | None, typer.Option(help="Any other endpoint (implies fake credentials).")] = None,
+    stage: Annotated[str, typer.Option(help="Stage whose bus receives the event.")] = "dev",
+    region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration).")] = None,
+) -> None:
+    """Validate a ClientOnboarded event and put it on the saga bus (AWS, or the local endpoint)."""
+    from datetime import UTC, datetime
+
+    import boto3
+
+    from events import EventEnvelope
+    from infra.config import stage_config
+
+    if (file is None) == (client_id is None):
+        raise _fail("give exactly one of --file or --client-id")
+    if file is not None:
+        envelope = _load_event(file)
+    else:
+        envelope = {
+            "source": "clients",
+            "detail-type": "ClientOnboarded",
+            "detail": {
+                "clientId": client_id,
+                "companyName": company_name,
+                "contactEmail": contact_email,
+                "plan": plan,
+                "paymentMethod": payment_method,
+                "onboardedAt": datetime.now(UTC).isoformat(),
+            },
+        }
+        try:
+            EventEnvelope.model_validate(envelope).parse_detail()
+        except ValueError as error:
+            raise _fail(str(error)) from None
+    try:
+        config = stage_config(stage)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    url = "http://127.0.0.1:4566" if local else endpoint_url
+    kwargs: dict[str, Any] = {"region_name": region or ("eu-west-1" if url else None)}
+    if url:
+        kwargs.update(endpoint_url=url, aws_access_key_id="local", aws_secret_access_key="local")
+    client = boto3.client("events", **kwargs)
+    entry = {
+        "Source": envelope["source"],
+        "DetailType": envelope["detail-type"],
+        "Detail": json.dumps(envelope["detail"]),
+        "EventBusName": f"{config.prefix}-bus",
+    }
+    try:
+        response = client.put_events(Entries=[entry])
+    except Exception as error:  # botocore's connection and credential errors share no base class
+        raise _fail(f"put-events on {url or 'AWS'} failed: {error}") from None
+    result = response["Entries"][0]
+    if "EventId" not in result:
+        raise _fail(f"put-events rejected the event: {result.get('ErrorCode')}: {result.get('ErrorMessage')}")
+    console.print(f"put {envelope['detail-type']} on {entry['EventBusName']} ({url or 'AWS'}): {result['EventId']}")
 
 
 @app.command()
@@ -169,4 +290,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -87,7 +87,7 @@ class SagaStateMachine(Construct):
             raise ValueError(f"saga {saga.name}: no Lambda function for {', '.join(missing)}")
         self.saga = saga
         self._functions = functions
-        self._compensation_states: dict[str, sfn.State] = {}
+        self._compensation_states: dict[str, tasks.LambdaInvoke] = {}
 
         failed = sfn.Fail(
             self,
@@ -98,9 +98,7 @@ class SagaStateMachine(Construct):
         )
         definition = self._compile(failed)
 
-        self.log_group = logs.LogGroup(
-            self, "ExecutionLogs", retention=log_retention, removal_policy=removal_policy
-        )
+        self.log_group = logs.LogGroup(self, "ExecutionLogs", retention=log_retention, removal_policy=removal_policy)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -124,9 +122,9 @@ class SagaStateMachine(Construct):
         entries: list[sfn.IChainable] = []
         for element in self.saga.steps:
             if element.on_failure is not None:
-                state = self._compensation(element.on_failure)
-                state.next(entry)
-                entry = state
+                compensation = self._compensation(element.on_failure)
+                compensation.next(entry)
+                entry = compensation
             entries.append(entry)
 
         states: list[sfn.IChainable] = []
@@ -163,21 +161,19 @@ class SagaStateMachine(Construct):
             comment=f"{'compensation' if is_compensation else 'step'} {command.name} ({command.service})",
         )
 
-    def _compensation(self, command: Command) -> sfn.State:
+    def _compensation(self, command: Command) -> tasks.LambdaInvoke:
         existing = self._compensation_states.get(command.name)
         if existing is not None:
             raise ValueError(
                 f"saga {self.saga.name}: compensation {command.name} is used twice; "
                 "each on_failure/undo must be a distinct command"
             )
-        task = self._task(
-            command, result_path=f"$.compensations.{command.name}", is_compensation=True, timeout=60
-        )
+        task = self._task(command, result_path=f"$.compensations.{command.name}", is_compensation=True, timeout=60)
         _add_retry(task, COMPENSATION_RETRY)
         self._compensation_states[command.name] = task
         return task
 
-    def _step(self, step: SagaStep, on_failure_entry: sfn.IChainable) -> sfn.State:
+    def _step(self, step: SagaStep, on_failure_entry: sfn.IChainable) -> tasks.LambdaInvoke:
         task = self._task(
             step.command,
             result_path=f"$.results.{step.on_success}",
@@ -203,7 +199,7 @@ class SagaStateMachine(Construct):
             uncertain = undo
         task.add_catch(uncertain, errors=["States.ALL"], result_path="$.error")
 
-    def _parallel(self, group: ParallelGroup, on_failure_entry: sfn.IChainable) -> sfn.State:
+    def _parallel(self, group: ParallelGroup, on_failure_entry: sfn.IChainable) -> sfn.IChainable:
         # Each branch catches its own failure and reports it, so that siblings are never
         # cancelled mid-write; the group then fails as a whole and every branch's undo runs
         # (a no-op for a branch that wrote nothing).
@@ -258,9 +254,7 @@ class SagaStateMachine(Construct):
         )
         check = sfn.Choice(self, f"{group.name}Check")
         for index in range(len(group.branches)):
-            check.when(
-                sfn.Condition.boolean_equals(f"$.groups.{group.name}[{index}].failed", True), first_error
-            )
+            check.when(sfn.Condition.boolean_equals(f"$.groups.{group.name}[{index}].failed", True), first_error)
         check.otherwise(merge)
         parallel.next(check)
         return _ParallelEntry(parallel, merge)

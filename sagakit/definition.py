@@ -291,9 +291,7 @@ class Saga:
 
     def _elements_through(self, step_name: str) -> list[Element]:
         for index, element in enumerate(self.steps):
-            names = (
-                [b.name for b in element.branches] if isinstance(element, ParallelGroup) else [element.name]
-            )
+            names = [b.name for b in element.branches] if isinstance(element, ParallelGroup) else [element.name]
             if step_name in names:
                 return list(self.steps[: index + 1])
         raise KeyError(f"saga {self.name} has no step {step_name!r}")

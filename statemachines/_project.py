@@ -20,6 +20,3 @@ def event_exists(name: str) -> bool:
     from events import event_exists as registered
 
     return registered(name)
-
-
-CHECKS = {"handler_exists": handler_exists, "event_exists": event_exists}

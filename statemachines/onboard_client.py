@@ -13,7 +13,7 @@ The seed's skeleton names step 1's compensation ``RevertTenant``; its table says
 from __future__ import annotations
 
 from sagakit.definition import Command, RetryPolicy, Saga, SagaStep, StepKind
-from statemachines._project import CHECKS
+from statemachines._project import event_exists, handler_exists
 
 CreateWorkspace = Command("CreateWorkspace", service="ai-workspace")
 SetupBilling = Command("SetupBilling", service="billing")
@@ -56,5 +56,6 @@ OnboardClientSaga = Saga(
             timeout_seconds=30,
         ),
     ),
-    **CHECKS,
+    handler_exists=handler_exists,
+    event_exists=event_exists,
 )

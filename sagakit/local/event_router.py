@@ -66,14 +66,14 @@ class EventRouter:
                     rule.targets = targets
             router.deliver(rule, event)
 
-        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
         """Put moto back."""
         from moto.events.models import Rule
 
         if self._original is not None:
-            Rule.send_to_targets = self._original  # type: ignore[method-assign]
+            Rule.send_to_targets = self._original  # type: ignore[method-assign,assignment]
             self._original = None
 
     def deliver(self, rule: Any, event: dict[str, Any]) -> None:

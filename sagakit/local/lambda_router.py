@@ -51,7 +51,8 @@ class FaultKind(StrEnum):
     TRANSIENT = "transient"
     """The handler is not called; the invocation fails with ``TransientError`` (retried)."""
     TIMEOUT = "timeout"
-    """The handler is not called; the task fails with ``States.Timeout``."""
+    """The handler is not called; the function times out (``Sandbox.Timedout``, as Lambda reports
+    a function that ran out of time)."""
     CRASH_AFTER_WRITE = "crash_after_write"
     """The handler runs and its write lands, then the reply is lost (``Lambda.Unknown``)."""
 
@@ -94,7 +95,8 @@ class _LambdaContext:
         self._deadline = deadline
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        remaining: float = self._deadline - time.monotonic()
+        return max(0, round(remaining * 1000))
 
 
 class _ThreadStdout(io.TextIOBase):
@@ -106,7 +108,9 @@ class _ThreadStdout(io.TextIOBase):
 
     def write(self, text: str) -> int:
         buffer = getattr(self.local, "buffer", None)
-        return buffer.write(text) if buffer is not None else self.original.write(text)
+        target = buffer if buffer is not None else self.original
+        written: int = target.write(text)
+        return written
 
     def flush(self) -> None:
         if getattr(self.local, "buffer", None) is None:
@@ -152,7 +156,7 @@ class LambdaRouter:
         def _invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
             return router.invoke(fn, event)
 
-        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign,assignment]
         if not isinstance(sys.stdout, _ThreadStdout):
             self._stdout = _ThreadStdout(sys.stdout)
             sys.stdout = self._stdout
@@ -162,7 +166,7 @@ class LambdaRouter:
         from moto.awslambda.models import LambdaFunction
 
         if self._original is not None:
-            LambdaFunction._invoke_lambda = self._original  # type: ignore[method-assign]
+            LambdaFunction._invoke_lambda = self._original  # type: ignore[method-assign,assignment]
             self._original = None
         if self._stdout is not None and sys.stdout is self._stdout:
             sys.stdout = self._stdout.original
@@ -303,7 +307,7 @@ def _fault_payload(fault: Fault) -> dict[str, Any]:
     error = {
         FaultKind.BUSINESS: fault.error,
         FaultKind.TRANSIENT: "TransientError",
-        FaultKind.TIMEOUT: "States.Timeout",
+        FaultKind.TIMEOUT: "Sandbox.Timedout",
         FaultKind.CRASH_AFTER_WRITE: "Lambda.Unknown",
     }[fault.kind]
     return {"errorType": error, "errorMessage": f"injected {fault.kind.value} fault in {fault.command}"}

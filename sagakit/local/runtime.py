@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import warnings
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -123,13 +123,13 @@ class _Completions:
             with condition:
                 condition.notify_all()
 
-        BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+        BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
         from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
         if self._original is not None:
-            BaseExecutionWorkerCommunication.terminated = self._original  # type: ignore[method-assign]
+            BaseExecutionWorkerCommunication.terminated = self._original  # type: ignore[method-assign,assignment]
             self._original = None
 
 
@@ -153,6 +153,7 @@ class LocalRuntime:
     clock: FastClock = field(default_factory=FastClock)
     deployment: Deployment | None = None
     _mock: Any = None
+    _server: Any = None
     _completions: _Completions = field(default_factory=_Completions)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -194,10 +195,23 @@ class LocalRuntime:
         self.deployment = deploy(assembly, account=ACCOUNT, region=self.region)
         return self.deployment
 
+    def serve(self, port: int = 4566) -> str:
+        """Serve the deployed backends over HTTP on 127.0.0.1 (moto server mode), so that the
+        AWS CLI and boto3 in other processes can reach them; return the endpoint URL."""
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        return f"http://127.0.0.1:{port}"
+
     def stop(self) -> None:
         """Tear everything down and put moto back as it was."""
         from moto.stepfunctions.parser.utils import TMP_THREADS
 
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
         self.clock.uninstall()
         self._completions.uninstall()
         self.events.uninstall()
@@ -291,6 +305,8 @@ class LocalRuntime:
                 return f"duplicate of saga {response.get('sagaId')}"
             if not delivery.ok:
                 return f"starter failed: {response}"
+            if isinstance(response, dict) and response.get("started"):
+                return f"not rejected: started saga {response.get('sagaId')}"
         return "no rule matched the event"
 
     def execution_arns(self, saga: str) -> list[str]:
@@ -349,9 +365,7 @@ class LocalRuntime:
         table = self._deployed.tables[service]
         pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=table)
         return [
-            {key: _plain(deserialize(value)) for key, value in item.items()}
-            for page in pages
-            for item in page["Items"]
+            {key: _plain(deserialize(value)) for key, value in item.items()} for page in pages for item in page["Items"]
         ]
 
     def dead_letters(self, saga: str) -> list[dict[str, Any]]:

@@ -3,12 +3,13 @@ package is all that a function's asset carries of sagakit."""
 
 from __future__ import annotations
 
-from sagakit.runtime.command import CamelModel, SagaCommand, SagaError
-from sagakit.runtime.errors import BusinessError, InvalidCommand, TransientError
+from sagakit.runtime.command import SAGA_ID_PATTERN, CamelModel, SagaCommand, SagaError
+from sagakit.runtime.errors import BusinessError, InvalidCommand, TransientError, describe_validation_error
 from sagakit.runtime.handler import saga_handler
 from sagakit.runtime.settings import SettingsError, load_settings
 
 __all__ = [
+    "SAGA_ID_PATTERN",
     "BusinessError",
     "CamelModel",
     "InvalidCommand",
@@ -16,6 +17,7 @@ __all__ = [
     "SagaError",
     "SettingsError",
     "TransientError",
+    "describe_validation_error",
     "load_settings",
     "saga_handler",
 ]

@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 
 from sagakit.runtime.errors import InvalidCommand, describe_validation_error
 
-__all__ = ["CamelModel", "SagaCommand", "SagaError", "SAGA_ID_PATTERN"]
+__all__ = ["SAGA_ID_PATTERN", "CamelModel", "SagaCommand", "SagaError"]
 
 #: Step Functions execution names allow 1-80 of these characters; the saga id is the name.
 SAGA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
@@ -65,6 +65,4 @@ class SagaCommand(CamelModel, Generic[D]):
         try:
             return model.model_validate(raw)
         except ValidationError as error:
-            raise InvalidCommand(
-                f"results.{model.__name__}: {describe_validation_error(error)}"
-            ) from None
+            raise InvalidCommand(f"results.{model.__name__}: {describe_validation_error(error)}") from None

@@ -76,8 +76,11 @@ def _build(service: str, command: type[C], logic: Callable[[C], BaseModel]) -> L
         try:
             parsed = parse(event=event, model=command)
         except ValidationError as error:
-            logger.warning("rejected invalid command", extra={"reason": str(error)})
-            raise InvalidCommand(f"{step_name}: {describe_validation_error(error)}") from None
+            label = event.get("step") if isinstance(event, dict) and isinstance(event.get("step"), str) else None
+            reason = f"{label or command.__name__}: {describe_validation_error(error)}"
+            logger.warning("rejected invalid command", extra={"reason": reason})
+            metrics.add_metric(name="CommandRejected", unit=MetricUnit.Count, value=1)
+            raise InvalidCommand(reason) from None
         step = getattr(parsed, "step", step_name)
         metrics.add_dimension(name="step", value=str(step))
         try:
