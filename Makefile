@@ -55,3 +55,6 @@ deploy: setup ## npx cdk deploy STAGE=dev|prod (needs AWS credentials and a boot
 
 clean: ## Remove build output
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(BIN)/saga ## Benchmarks (not part of make test): offline throughput vs direct handler calls
+	$(BIN)/python -m bench.offline_throughput

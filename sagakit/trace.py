@@ -37,7 +37,7 @@ def _result(state: StateRecord) -> Text:
 
 def _summary(state: StateRecord) -> str:
     output = state.output
-    if not isinstance(output, dict):
+    if not isinstance(output, dict) or state.status != "succeeded":
         return ""
     if state.kind == "step":
         results = output.get("results", {})

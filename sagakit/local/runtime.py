@@ -133,6 +133,47 @@ class _Completions:
             self._original = None
 
 
+class _InterpreterClients:
+    """One boto3 client per (region, service) for moto's ASL interpreter.
+
+    The interpreter builds a new boto3 client for every Lambda task (``boto_client_for``), which
+    costs more than the invocation itself; boto3 clients are thread-safe, so one is shared.
+    """
+
+    MODULE = "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
+
+    def __init__(self) -> None:
+        self._original: Any = None
+        self._cache: dict[tuple[str, str, bool], Any] = {}
+
+    def install(self) -> None:
+        import importlib
+
+        from moto.core.models import botocore_stubber
+
+        module = importlib.import_module(self.MODULE)
+        if self._original is not None:
+            return
+        self._original = original = module.boto_client_for  # type: ignore[attr-defined]
+        cache = self._cache
+
+        def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+            key = (region, service, bool(botocore_stubber.enabled))
+            if key not in cache:
+                cache[key] = original(region=region, service=service, state_credentials=state_credentials)
+            return cache[key]
+
+        module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+
+    def uninstall(self) -> None:
+        import importlib
+
+        if self._original is not None:
+            importlib.import_module(self.MODULE).boto_client_for = self._original  # type: ignore[attr-defined]
+            self._original = None
+        self._cache.clear()
+
+
 @dataclass
 class LocalRuntime:
     """The stack of ``assembly`` (synthesized for ``stage`` if not given), running in moto.
@@ -155,6 +196,8 @@ class LocalRuntime:
     _mock: Any = None
     _server: Any = None
     _completions: _Completions = field(default_factory=_Completions)
+    _interpreter_clients: _InterpreterClients = field(default_factory=_InterpreterClients)
+    _clients: dict[str, Any] = field(default_factory=dict)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -190,6 +233,7 @@ class LocalRuntime:
         self.router.install()
         self.events.install()
         self._completions.install()
+        self._interpreter_clients.install()
         if self.fast:
             self.clock.install()
         self.deployment = deploy(assembly, account=ACCOUNT, region=self.region)
@@ -213,6 +257,8 @@ class LocalRuntime:
             self._server.stop()
             self._server = None
         self.clock.uninstall()
+        self._interpreter_clients.uninstall()
+        self._clients.clear()
         self._completions.uninstall()
         self.events.uninstall()
         self.router.uninstall()
@@ -224,10 +270,12 @@ class LocalRuntime:
     # -- clients -----------------------------------------------------------------------------
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the local backends."""
-        import boto3
+        """A boto3 client for the local backends (one per service, reused)."""
+        if service not in self._clients:
+            import boto3
 
-        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+            self._clients[service] = boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+        return self._clients[service]
 
     @property
     def _deployed(self) -> Deployment:
@@ -308,6 +356,11 @@ class LocalRuntime:
             if isinstance(response, dict) and response.get("started"):
                 return f"not rejected: started saga {response.get('sagaId')}"
         return "no rule matched the event"
+
+    def execution_arn(self, saga: str, saga_id: str) -> str:
+        """The ARN an execution of ``saga`` named ``saga_id`` has (or will have)."""
+        machine = self._deployed.state_machines[saga]
+        return machine.replace(":stateMachine:", ":execution:") + f":{saga_id}"
 
     def execution_arns(self, saga: str) -> list[str]:
         """Every execution ARN of ``saga``, oldest first."""

@@ -1,0 +1,157 @@
+"""Offline throughput: sagas per second through the local runtime, against the same handlers
+called directly in order on the same moto backend, measured in one run.
+
+    .venv/bin/python -m bench.offline_throughput [--sagas 100] [--concurrent 50]
+
+The runtime path is the whole thing a user runs: ``put_events`` on the bus, the rule, the
+starter, the named execution, moto's ASL interpreter, three Lambda invocations through the
+router. The direct path calls the three step handlers' code in order with the same commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib
+import io
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sagakit.local import LocalRuntime
+from sagakit.local.deploy import synthesize
+from sagakit.local.runtime import sample_event
+
+SAGA = "OnboardClientSaga"
+STEPS = [
+    ("CreateWorkspace", "WorkspaceCreated"),
+    ("SetupBilling", "BillingProfileCreated"),
+    ("SendWelcomeEmail", "NotificationSent"),
+]
+
+
+def _event(prefix: str, index: int) -> dict[str, Any]:
+    envelope = copy.deepcopy(sample_event())
+    envelope["detail"]["clientId"] = f"{prefix}-{index:05d}"
+    return envelope
+
+
+def through_runtime(local: LocalRuntime, count: int, prefix: str) -> float:
+    """Seconds for ``count`` sequential sagas, trigger to COMPLETED."""
+    started = time.perf_counter()
+    for index in range(count):
+        envelope = _event(prefix, index)
+        local.put_event(envelope)
+        run = local.wait(local.execution_arn(SAGA, f"onboard-{envelope['detail']['clientId']}"))
+        assert run.status == "SUCCEEDED", run.error
+    return time.perf_counter() - started
+
+
+def concurrently(local: LocalRuntime, count: int, prefix: str) -> float:
+    """Seconds for ``count`` sagas started at once from ``count`` threads, until all finish."""
+    envelopes = [_event(prefix, index) for index in range(count)]
+    started = time.perf_counter()
+    threads = [threading.Thread(target=local.put_event, args=(e,)) for e in envelopes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for envelope in envelopes:
+        run = local.wait(local.execution_arn(SAGA, f"onboard-{envelope['detail']['clientId']}"))
+        assert run.status == "SUCCEEDED", run.error
+    return time.perf_counter() - started
+
+
+class _Context:
+    function_name = "direct"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:direct"
+    memory_limit_in_mb = 256
+    aws_request_id = "direct"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+def direct_chain(local: LocalRuntime, count: int, prefix: str) -> float:
+    """Seconds for ``count`` sagas as the three handlers called in order, with each function's
+    deployed environment, on the same moto backend."""
+    from moto.awslambda.models import lambda_backends
+
+    backend = lambda_backends["123456789012"][local.region]
+    deployment = local._deployed
+    handlers = []
+    for command, event_name in STEPS:
+        function = backend.get_function(deployment.functions[command])
+        module, _, attribute = str(function.handler).rpartition(".")
+        handlers.append(
+            (getattr(importlib.import_module(module), attribute), dict(function.environment_vars), event_name)
+        )
+    # The handlers' JSON logs go to a buffer, as the router does for the runtime path.
+    stdout = local.router._stdout
+    if stdout is not None:
+        stdout.local.buffer = io.StringIO()
+    started = time.perf_counter()
+    for index in range(count):
+        detail = _event(prefix, index)["detail"]
+        results: dict[str, Any] = {}
+        for (handler, environment, event_name), (command, _) in zip(handlers, STEPS, strict=True):
+            os.environ.update(environment)
+            payload = {
+                "sagaId": f"onboard-{detail['clientId']}",
+                "sagaName": SAGA,
+                "step": command,
+                "detail": detail,
+                "results": results,
+            }
+            results = {**results, event_name: json.loads(json.dumps(handler(payload, _Context())))}
+    elapsed = time.perf_counter() - started
+    if stdout is not None:
+        stdout.local.buffer = None
+    return elapsed
+
+
+def measure(sagas: int, concurrent: int, repeats: int = 3) -> dict[str, float]:
+    """Run every measurement; return the figures."""
+    with tempfile.TemporaryDirectory() as outdir:
+        assembly = synthesize("dev", Path(outdir))
+        with LocalRuntime(assembly=assembly, fast=True) as local:
+            through_runtime(local, 5, "warm")  # imports, first-call caches
+            direct_chain(local, 5, "warmd")
+            runtime_s = statistics.median(through_runtime(local, sagas, f"rt{r}") for r in range(repeats))
+            direct_s = statistics.median(direct_chain(local, sagas, f"dc{r}") for r in range(repeats))
+            concurrent_s = concurrently(local, concurrent, "cc")
+    return {
+        "sagas": sagas,
+        "runtime_per_s": sagas / runtime_s,
+        "direct_per_s": sagas / direct_s,
+        "ratio": runtime_s / direct_s,
+        "concurrent": concurrent,
+        "concurrent_per_s": concurrent / concurrent_s,
+        "concurrent_wall_s": concurrent_s,
+    }
+
+
+def main() -> None:
+    """Print the figures as a small table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sagas", type=int, default=100, help="sequential sagas per measurement")
+    parser.add_argument("--concurrent", type=int, default=50, help="sagas started at once")
+    args = parser.parse_args()
+    figures = measure(args.sagas, args.concurrent)
+    print(f"offline throughput ({figures['sagas']} sequential sagas, median of 3; {figures['concurrent']} concurrent)")
+    print(f"  through the runtime     {figures['runtime_per_s']:8.1f} sagas/s   (goal >= 50)")
+    print(f"  direct handler chain    {figures['direct_per_s']:8.1f} sagas/s")
+    print(f"  runtime / direct        {figures['ratio']:8.2f} x         (goal <= 2)")
+    rate, wall = figures["concurrent_per_s"], figures["concurrent_wall_s"]
+    print(f"  {figures['concurrent']} concurrent sagas   {rate:8.1f} sagas/s   ({wall:.2f} s wall)")
+
+
+if __name__ == "__main__":
+    main()
