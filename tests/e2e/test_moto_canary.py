@@ -31,3 +31,34 @@ def test_step_functions_completion_and_retry_seams_are_still_there() -> None:
     assert callable(BaseExecutionWorkerCommunication.terminated)
     assert hasattr(retrier_decl, "time")
     assert isinstance(TMP_THREADS, list)
+
+
+def test_fast_clock_makes_a_wait_state_take_milliseconds() -> None:
+    # Given a state machine that waits 30 s, run by moto's interpreter under FastClock
+    import json
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    from sagakit.local.clock import FastClock
+
+    definition = {"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 30, "End": True}}}
+    clock = FastClock(factor=0.001)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        clock.install()
+        try:
+            sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+            arn = sfn.create_state_machine(
+                name="pause", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/x"
+            )["stateMachineArn"]
+            started = time.monotonic()
+            execution = sfn.start_execution(stateMachineArn=arn, name="once")["executionArn"]
+            while (status := sfn.describe_execution(executionArn=execution)["status"]) == "RUNNING":
+                assert time.monotonic() - started < 10, "the Wait state was not sped up"
+                time.sleep(0.01)
+        finally:
+            clock.uninstall()
+    # Then it finished in well under the 30 s it asked for, and the clock counted the 30 s
+    assert status == "SUCCEEDED"
+    assert clock.slept == 30
