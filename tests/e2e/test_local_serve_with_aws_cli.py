@@ -88,3 +88,46 @@ def test_put_events_from_the_aws_cli_runs_a_saga_to_success(endpoint: str) -> No
     assert status == "SUCCEEDED"
     listed = aws(endpoint, "stepfunctions", "list-executions", "--state-machine-arn", MACHINE)
     assert [e["name"] for e in listed["executions"]] == [f"onboard-{client}"]
+
+
+def test_saga_put_event_from_flags_starts_a_saga_on_the_local_endpoint(endpoint: str) -> None:
+    # Given `saga local serve`, when a user puts a ClientOnboarded built from flags
+    done = subprocess.run(
+        [
+            str(BIN / "saga"),
+            "put-event",
+            "--client-id",
+            "hooli-004",
+            "--company-name",
+            "Hooli",
+            "--endpoint-url",
+            endpoint,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "put ClientOnboarded on sagakit-dev-bus" in done.stdout
+    # Then the saga named by that client runs to success
+    execution = f"{MACHINE.replace(':stateMachine:', ':execution:')}:onboard-hooli-004"
+    status = ""
+    for _ in range(100):
+        status = aws(endpoint, "stepfunctions", "describe-execution", "--execution-arn", execution)["status"]
+        if status != "RUNNING":
+            break
+        time.sleep(0.2)
+    assert status == "SUCCEEDED"
+
+
+def test_saga_put_event_rejects_a_bad_field_before_sending(endpoint: str) -> None:
+    done = subprocess.run(
+        [str(BIN / "saga"), "put-event", "--client-id", "bad id!", "--endpoint-url", endpoint],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "clientId" in done.stderr
