@@ -128,11 +128,14 @@ class SagaStateMachine(Construct):
             entries.append(entry)
 
         states: list[sfn.IChainable] = []
+        results: list[str] = []  # the keys of $.results when each element starts
         for element, on_failure_entry in zip(self.saga.steps, entries, strict=True):
             if isinstance(element, ParallelGroup):
-                states.append(self._parallel(element, on_failure_entry))
+                states.append(self._parallel(element, on_failure_entry, earlier_results=results))
+                results.extend(branch.on_success for branch in element.branches)
             else:
                 states.append(self._step(element, on_failure_entry))
+                results.append(element.on_success)
 
         chain = sfn.Chain.start(states[0])
         for state in states[1:]:
@@ -199,16 +202,35 @@ class SagaStateMachine(Construct):
             uncertain = undo
         task.add_catch(uncertain, errors=["States.ALL"], result_path="$.error")
 
-    def _parallel(self, group: ParallelGroup, on_failure_entry: sfn.IChainable) -> sfn.IChainable:
-        # Each branch catches its own failure and reports it, so that siblings are never
-        # cancelled mid-write; the group then fails as a whole and every branch's undo runs
-        # (a no-op for a branch that wrote nothing).
+    def _parallel(
+        self, group: ParallelGroup, on_failure_entry: sfn.IChainable, *, earlier_results: list[str]
+    ) -> sfn.IChainable:
+        """A parallel group: a Parallel state, a Choice on the branches' reports, and a Pass that
+        merges the branches' success events into ``$.results``.
+
+        * Each branch reports ``{"failed", "step", "event" | "error"}``; the Parallel state keys the
+          reports by step name at ``$.groups.<Group>.<Step>``. Paths never index an array:
+          moto's JSONPath turns ``$.a[0].b`` into ``[b]`` (moto issue #7825), so a Choice on it
+          would never match offline.
+        * The merge Pass writes ``$.results`` whole, so it names every key: the success events of
+          the earlier elements (carried over) and of the branches. ``$.results`` starts empty and
+          only this compiler writes it, so that list is exact.
+        * A retriable group (after the pivot) retries each branch until it succeeds: no Catch, no
+          Choice, no undo.
+        """
+        retriable = group.kind is StepKind.RETRIABLE
         parallel = sfn.Parallel(
             self,
             group.name,
+            result_selector={
+                branch.name: sfn.JsonPath.object_at(f"$[{index}]") for index, branch in enumerate(group.branches)
+            },
             result_path=f"$.groups.{group.name}",
-            comment=f"parallel group {group.name}",
+            comment=f"parallel group {group.name} ({group.kind.value})",
         )
+        # Each branch catches its own failure and reports it, so that siblings are never
+        # cancelled mid-write; the group then fails as a whole and every branch's undo runs
+        # (a no-op for a branch that wrote nothing).
         for branch in group.branches:
             task = self._task(
                 branch.command,
@@ -216,22 +238,37 @@ class SagaStateMachine(Construct):
                 is_compensation=False,
                 timeout=branch.timeout_seconds,
             )
-            _add_retry(task, branch.retry)
-            reported = sfn.Pass(
-                self,
-                f"{branch.name}Failed",
-                parameters={"failed": True, "step": branch.name, "error.$": "$.error"},
-            )
-            task.add_catch(reported, errors=["States.ALL"], result_path="$.error")
             done = sfn.Pass(
                 self,
                 f"{branch.name}Done",
                 parameters={"failed": False, "step": branch.name, "event.$": f"$.results.{branch.on_success}"},
             )
+            if retriable:
+                # Past the pivot: retry until success or the saga deadline; never compensate.
+                until_success = branch.retry.errors == ("States.ALL",)
+                _add_retry(task, branch.retry if until_success else RetryPolicy.until_success())
+            else:
+                _add_retry(task, branch.retry)
+                reported = sfn.Pass(
+                    self,
+                    f"{branch.name}Failed",
+                    parameters={"failed": True, "step": branch.name, "error.$": "$.error"},
+                )
+                task.add_catch(reported, errors=["States.ALL"], result_path="$.error")
             parallel.branch(sfn.Chain.start(task).next(done))
 
+        merged: dict[str, object] = {f"{name}.$": f"$.results.{name}" for name in earlier_results}
+        for branch in group.branches:
+            merged[f"{branch.on_success}.$"] = f"$.groups.{group.name}.{branch.name}.event"
+        merge = sfn.Pass(self, f"{group.name}Results", parameters=merged, result_path="$.results")
+        if retriable:
+            parallel.next(merge)
+            return _ParallelEntry(parallel, merge)
+
+        # Every branch's undo, the last branch first (compensations run latest first), then
+        # the group's on_failure and the earlier elements'.
         undo_chain: sfn.IChainable = on_failure_entry
-        for branch in reversed(group.branches):
+        for branch in group.branches:
             assert branch.undo is not None  # validated by Saga
             undo = self._compensation(branch.undo)
             undo.next(undo_chain)
@@ -246,25 +283,12 @@ class SagaStateMachine(Construct):
             result_path="$.error",
         )
         first_error.next(undo_chain)
-        merge = sfn.Pass(
-            self,
-            f"{group.name}Results",
-            parameters=_merge_results(group),
-            result_path="$.results",
-        )
         check = sfn.Choice(self, f"{group.name}Check")
-        for index in range(len(group.branches)):
-            check.when(sfn.Condition.boolean_equals(f"$.groups.{group.name}[{index}].failed", True), first_error)
+        for branch in group.branches:
+            check.when(sfn.Condition.boolean_equals(f"$.groups.{group.name}.{branch.name}.failed", True), first_error)
         check.otherwise(merge)
         parallel.next(check)
         return _ParallelEntry(parallel, merge)
-
-
-def _merge_results(group: ParallelGroup) -> dict[str, object]:
-    merged: dict[str, object] = {}
-    for index, branch in enumerate(group.branches):
-        merged[f"{branch.on_success}.$"] = f"States.ArrayGetItem($.groups.{group.name}[*].event, {index})"
-    return merged
 
 
 class _ParallelEntry(sfn.StateMachineFragment):

@@ -19,6 +19,10 @@ itself fails with an outcome that is uncertain (a timeout or a crash: the write 
 and it compensates a branch of a parallel group whose sibling failed. A declared business error
 is a clean, atomic refusal, so ``undo`` is skipped for it.
 
+A ``ParallelGroup`` carries the kind (compensatable, pivot or retriable) for all its branches.
+When any branch of a compensatable or pivot group fails, every branch's ``undo`` runs (a no-op
+for a branch that wrote nothing), then the group's ``on_failure``, then the earlier elements'.
+
 Definitions are validated when they are built; every error names the saga and the step.
 """
 
@@ -190,8 +194,14 @@ class SagaStep:
 
 @dataclass(frozen=True)
 class ParallelGroup:
-    """Steps that run at the same time. If one branch fails, the branches that did complete
-    are compensated with their ``undo``, then the group's ``on_failure`` chain runs."""
+    """Steps that run at the same time. If one branch fails, every branch is compensated with
+    its ``undo`` (the last branch first), then the group's ``on_failure`` chain runs.
+
+    The group's ``kind`` applies to every branch: leave a branch's own ``kind`` at its default
+    (or set it to the group's). Branches of a compensatable or pivot group each need an
+    ``undo`` and have no ``on_failure`` of their own (that is the group's). Branches of a
+    retriable group are retried until they succeed and have no compensation at all.
+    """
 
     name: str
     branches: tuple[SagaStep, ...]
@@ -273,20 +283,29 @@ class Saga:
 
     def compensation_order(self, failed_step: str) -> list[str]:
         """The compensations that run, in order, when ``failed_step`` fails with an uncertain
-        error (its ``undo`` first, then ``on_failure`` of it and of every earlier element).
+        error, exactly as the compiled state machine runs them:
 
-        For a business error, drop the failed step's ``undo``.
+        * a plain step: its ``undo`` first, then ``on_failure`` of it and of every earlier
+          element, latest first. For a declared business error, drop the failed step's
+          ``undo`` (the refusal wrote nothing).
+        * a branch of a parallel group: the ``undo`` of *every* branch, last branch first
+          (whatever the error: the group waits for all branches, then undoes them all), then
+          the group's ``on_failure``, then ``on_failure`` of every earlier element.
+        * a retriable step, or a branch of a retriable group (after the pivot): ``[]``.
+          Such a step is retried until it succeeds and is never compensated.
+
+        ``KeyError`` names the saga when it has no step ``failed_step``.
         """
+        elements = self._elements_through(failed_step)
+        failed = elements[-1]
+        if failed.kind is StepKind.RETRIABLE:
+            return []
         order: list[str] = []
-        for element in reversed(self._elements_through(failed_step)):
-            if isinstance(element, ParallelGroup):
-                if element.on_failure is not None:
-                    order.append(element.on_failure.name)
-                continue
-            if element.name == failed_step and element.undo is not None:
-                order.append(element.undo.name)
-            if element.on_failure is not None:
-                order.append(element.on_failure.name)
+        if isinstance(failed, ParallelGroup):
+            order.extend(branch.undo.name for branch in reversed(failed.branches) if branch.undo is not None)
+        elif failed.undo is not None:
+            order.append(failed.undo.name)
+        order.extend(element.on_failure.name for element in reversed(elements) if element.on_failure is not None)
         return order
 
     def _elements_through(self, step_name: str) -> list[Element]:
@@ -319,34 +338,13 @@ def _validate(saga: Saga) -> None:
     pivot_seen = False
     for element in saga.steps:
         if isinstance(element, ParallelGroup):
-            _check_name(saga, seen, element.name, f"parallel group {element.name}")
-            if len(element.branches) < 2:
-                raise _fail(saga, f"parallel group {element.name}", "needs at least two branches")
-            if element.kind is StepKind.RETRIABLE and not pivot_seen:
-                raise _fail(saga, f"parallel group {element.name}", "a retriable group cannot come before the pivot")
-            for branch in element.branches:
-                _check_step(saga, seen, branch, pivot_seen=pivot_seen)
-                if element.kind is not StepKind.RETRIABLE and branch.undo is None:
-                    raise _fail(
-                        saga,
-                        f"step {branch.name}",
-                        f"a branch of parallel group {element.name} needs an undo, so it can be "
-                        "compensated when a sibling fails",
-                    )
-            if element.kind is StepKind.PIVOT:
-                pivot_seen = True
-            continue
-        _check_step(saga, seen, element, pivot_seen=pivot_seen)
+            _check_group(saga, seen, element, pivot_seen=pivot_seen)
+        else:
+            _check_step(saga, seen, element, kind=element.kind, pivot_seen=pivot_seen)
+            _check_place(saga, f"step {element.name}", element.kind, pivot_seen=pivot_seen)
         if element.kind is StepKind.PIVOT:
-            if pivot_seen:
-                raise _fail(saga, f"step {element.name}", "a saga has at most one pivot")
             pivot_seen = True
-        elif pivot_seen and element.kind is StepKind.COMPENSATABLE:
-            raise _fail(
-                saga,
-                f"step {element.name}",
-                "steps after the pivot must be retriable: the saga can no longer be compensated",
-            )
+    _check_compensations(saga, seen)
 
     for command in saga.commands():
         if saga.handler_exists is not None and not saga.handler_exists(command):
@@ -365,23 +363,86 @@ def _check_name(saga: Saga, seen: set[str], name: str, where: str) -> None:
     seen.add(name)
 
 
-def _check_step(saga: Saga, seen: set[str], step: SagaStep, *, pivot_seen: bool) -> None:
+def _check_place(saga: Saga, where: str, kind: StepKind, *, pivot_seen: bool) -> None:
+    """The rules of the pivot: at most one, and only retriable elements after it."""
+    if not pivot_seen:
+        return
+    if kind is StepKind.PIVOT:
+        raise _fail(saga, where, "a saga has at most one pivot")
+    if kind is StepKind.COMPENSATABLE:
+        raise _fail(saga, where, "steps after the pivot must be retriable: the saga can no longer be compensated")
+
+
+def _check_command(saga: Saga, where: str, command: Command, *, role: str) -> None:
+    if role != "command" and not _PASCAL.match(command.name):
+        raise _fail(saga, where, f"{role} {command.name!r} must be PascalCase, like DeleteWorkspace")
+    if not _SERVICE.match(command.service):
+        raise _fail(saga, where, f"service {command.service!r} must be kebab-case, like ai-workspace")
+    if keyword.iskeyword(service_package(command.service)):
+        raise _fail(saga, where, f"service {command.service!r} is a Python keyword")
+
+
+def _check_group(saga: Saga, seen: set[str], group: ParallelGroup, *, pivot_seen: bool) -> None:
+    where = f"parallel group {group.name}"
+    _check_name(saga, seen, group.name, where)
+    if len(group.branches) < 2:
+        raise _fail(saga, where, "needs at least two branches")
+    _check_place(saga, where, group.kind, pivot_seen=pivot_seen)
+    if group.kind is StepKind.RETRIABLE:
+        if not pivot_seen:
+            raise _fail(saga, where, "a retriable group cannot come before the pivot")
+        if group.on_failure is not None:
+            raise _fail(saga, where, "a retriable group is never compensated; remove on_failure")
+    if group.on_failure is not None:
+        _check_command(saga, where, group.on_failure, role="compensation")
+    for branch in group.branches:
+        if branch.kind not in (StepKind.COMPENSATABLE, group.kind):
+            raise _fail(
+                saga,
+                f"step {branch.name}",
+                f"a branch takes the kind of parallel group {group.name} ({group.kind.value}); "
+                f"remove kind={branch.kind.value} from the branch",
+            )
+        _check_step(saga, seen, branch, kind=group.kind, pivot_seen=pivot_seen, group=group)
+
+
+def _check_step(
+    saga: Saga,
+    seen: set[str],
+    step: SagaStep,
+    *,
+    kind: StepKind,
+    pivot_seen: bool,
+    group: ParallelGroup | None = None,
+) -> None:
+    """Check one step; ``kind`` is the step's own, or its group's for a parallel branch."""
     where = f"step {step.name}"
     _check_name(saga, seen, step.name, where)
-    for command in (step.command, *step.compensations()):
-        if not _SERVICE.match(command.service):
-            raise _fail(saga, where, f"service {command.service!r} must be kebab-case, like ai-workspace")
-        if keyword.iskeyword(service_package(command.service)):
-            raise _fail(saga, where, f"service {command.service!r} is a Python keyword")
+    _check_command(saga, where, step.command, role="command")
+    for compensation in step.compensations():
+        _check_command(saga, where, compensation, role="compensation")
     if saga.event_exists is not None and not saga.event_exists(step.on_success):
         raise _fail(saga, where, f"success event {step.on_success!r} has no model in events/")
-    if step.kind is StepKind.RETRIABLE:
+    if kind is StepKind.RETRIABLE:
         if not pivot_seen:
             raise _fail(saga, where, "a retriable step cannot come before the pivot")
         if step.on_failure is not None or step.undo is not None:
             raise _fail(saga, where, "a retriable step is never compensated; remove on_failure/undo")
+    elif group is not None:
+        if step.undo is None:
+            raise _fail(
+                saga,
+                where,
+                f"a branch of parallel group {group.name} needs an undo, so it can be compensated when a sibling fails",
+            )
+        if step.on_failure is not None:
+            raise _fail(
+                saga,
+                where,
+                f"a branch of parallel group {group.name} has no on_failure of its own; set on_failure on the group",
+            )
     elif step.on_failure is None and step.undo is None:
-        raise _fail(saga, where, f"a {step.kind.value} step needs a compensation (on_failure)")
+        raise _fail(saga, where, f"a {kind.value} step needs a compensation (on_failure)")
     if step.timeout_seconds <= 0:
         raise _fail(saga, where, "timeout_seconds must be positive")
     if step.retry.max_attempts < 0 or step.retry.max_attempts > 99:
@@ -389,6 +450,37 @@ def _check_step(saga: Saga, seen: set[str], step: SagaStep, *, pivot_seen: bool)
     for error in step.business_errors:
         if not _PASCAL.match(error):
             raise _fail(saga, where, f"business error {error!r} must be an exception class name")
+
+
+def _check_compensations(saga: Saga, step_names: set[str]) -> None:
+    """Each compensation is its own state, so one command compensates one element only, and
+    never has the name of a step."""
+    used_by: dict[str, str] = {}
+
+    def claim(where: str, command: Command) -> None:
+        if command.name in step_names:
+            raise _fail(saga, where, f"compensation {command.name} has the name of a step; rename one of them")
+        other = used_by.get(command.name)
+        if other == where:
+            raise _fail(saga, where, f"compensation {command.name} is both the undo and the on_failure")
+        if other is not None:
+            raise _fail(
+                saga,
+                where,
+                f"compensation {command.name} is also used by {other}; each on_failure/undo must be a distinct command",
+            )
+        used_by[command.name] = where
+
+    for element in saga.steps:
+        if isinstance(element, ParallelGroup):
+            for branch in element.branches:
+                for command in branch.compensations():
+                    claim(f"step {branch.name}", command)
+            if element.on_failure is not None:
+                claim(f"parallel group {element.name}", element.on_failure)
+        else:
+            for command in element.compensations():
+                claim(f"step {element.name}", command)
 
 
 def validate_all(sagas: Sequence[Saga]) -> None:

@@ -62,6 +62,14 @@ def test_a_saga_with_a_parallel_group_compiles_to_valid_asl(provisioning_asl: di
     assert result.returncode == 0, f"statelint on ProvisionClientSaga:\n{result.stdout}{result.stderr}"
 
 
+def test_a_saga_with_a_retriable_parallel_group_compiles_to_valid_asl(tmp_path: Path) -> None:
+    from test_state_machine import WELCOME_SAGA, compile_saga
+
+    result = _lint(json.dumps(compile_saga(WELCOME_SAGA)), tmp_path)
+
+    assert result.returncode == 0, f"statelint on WelcomeClientSaga:\n{result.stdout}{result.stderr}"
+
+
 def test_statelint_would_catch_a_broken_definition(onboard_asl: dict[str, Any], tmp_path: Path) -> None:
     # Guards the two tests above: a transition to a state that does not exist must be reported
     broken = json.loads(json.dumps(onboard_asl))

@@ -6,17 +6,29 @@ Errors are matched the way Step Functions matches them: the first Retrier (or Ca
 
 from __future__ import annotations
 
+import io
+import json
+import re
+import threading
+import time
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_cdk.assertions import Match
 
+# tests/infra is not a package (it would shadow ``infra``): pytest puts it on sys.path, so its
+# conftest is importable as ``conftest``.
+from conftest import PROVISIONING_SAGA
+
 from sagakit.compiler import FAILED_STATE
-from sagakit.definition import StepKind
+from sagakit.definition import Command, ParallelGroup, RetryPolicy, Saga, SagaStep, StepKind
 from statemachines.onboard_client import OnboardClientSaga
 
 if TYPE_CHECKING:
-    # The fixtures' type; tests/infra is not a package (it would shadow ``infra``).
     from conftest import Synthesized
 
 
@@ -282,11 +294,6 @@ def test_when_every_branch_succeeds_the_saga_goes_on_to_the_next_step(provisioni
     assert provisioning_asl["States"]["SendWelcomeEmail"].get("End") is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG sagakit/compiler.py _parallel: the merge Pass writes only the group's events to $.results, "
-    "dropping the success events of the steps before the group",
-)
 def test_steps_after_a_parallel_group_still_see_the_results_of_earlier_steps(provisioning_asl: ASL) -> None:
     # Given WorkspaceCreated in $.results before the group
     # When the states between the group and SendWelcomeEmail run
@@ -298,3 +305,274 @@ def test_steps_after_a_parallel_group_still_see_the_results_of_earlier_steps(pro
         if state.get("ResultPath") == "$.results":
             carried = [value for value in state.get("Parameters", {}).values() if "$.results" in str(value)]
             assert carried, f"{name} replaces $.results with only {sorted(state.get('Parameters', {}))}"
+
+
+def test_every_branch_failure_runs_the_compensations_the_definition_names(provisioning_asl: ASL) -> None:
+    # Saga.compensation_order explains a failed branch; the compiled machine must run exactly that
+    for rule, branch in zip(_after_group(provisioning_asl)["Choices"], ("SetupBilling", "CreateMailbox"), strict=True):
+        assert rule["Variable"] == f"$.groups.ProvisionAccounts.{branch}.failed"
+        path = follow(provisioning_asl, rule["Next"])
+        compensations = [name for name in path if provisioning_asl["States"][name]["Type"] == "Task"]
+
+        assert compensations == PROVISIONING_SAGA.compensation_order(branch)
+        assert compensations == ["DeleteMailbox", "RevertBilling", "DeleteTenant"]
+
+
+def test_no_path_in_a_parallel_saga_indexes_into_an_array(provisioning_asl: ASL) -> None:
+    # moto's JSONPath reads $.a[0].b as [b] (moto issue #7825): a Choice on such a path never
+    # matches offline, and a Pass copies a list. Only ResultSelector's "$[i]" may index.
+    text = json.dumps(
+        {name: state for name, state in provisioning_asl["States"].items() if name != "ProvisionAccounts"}
+    )
+    branches = json.dumps(provisioning_asl["States"]["ProvisionAccounts"]["Branches"])
+
+    assert not re.search(r"\$[^\"]*\[\d+\][^\"]", text + branches)
+
+
+# -- a retriable parallel group (after the pivot) -------------------------------------------
+
+#: CreateWorkspace, the SetupBilling pivot, then the email and a mailbox at the same time.
+WELCOME_SAGA = Saga(
+    name="WelcomeClientSaga",
+    trigger="ClientOnboarded",
+    steps=(
+        SagaStep(
+            command=Command("CreateWorkspace", service="ai-workspace"),
+            on_success="WorkspaceCreated",
+            on_failure=Command("DeleteTenant", service="clients"),
+        ),
+        SagaStep(
+            command=Command("SetupBilling", service="billing"),
+            on_success="BillingProfileCreated",
+            on_failure=Command("DeleteWorkspace", service="ai-workspace"),
+            kind=StepKind.PIVOT,
+        ),
+        ParallelGroup(
+            name="WelcomePack",
+            kind=StepKind.RETRIABLE,
+            branches=(
+                SagaStep(
+                    command=Command("SendWelcomeEmail", service="notifications"),
+                    on_success="NotificationSent",
+                    kind=StepKind.RETRIABLE,
+                ),
+                SagaStep(
+                    command=Command("CreateMailbox", service="notifications"),
+                    on_success="MailboxCreated",
+                    retry=RetryPolicy(max_attempts=20, errors=("States.ALL",)),
+                ),
+            ),
+        ),
+    ),
+)
+
+
+def compile_saga(saga: Saga) -> ASL:
+    """``saga`` compiled by ``SagaStateMachine`` in a bare stack, as ``provisioning_asl`` is."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk.assertions import Template
+
+    from sagakit.asl import definitions_from_template
+    from sagakit.compiler import SagaStateMachine
+
+    stack = Stack(App(), "CompileTest")
+    functions = {
+        command.name: lambda_.Function(
+            stack,
+            command.name,
+            function_name=f"test-{command.name}",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
+        )
+        for command in saga.commands()
+    }
+    SagaStateMachine(stack, saga.name, saga=saga, functions=functions, state_machine_name=f"test-{saga.name}")
+    return definitions_from_template(Template.from_stack(stack).to_json())[saga.name]
+
+
+@pytest.fixture(scope="module")
+def welcome_asl() -> ASL:
+    return compile_saga(WELCOME_SAGA)
+
+
+def test_a_retriable_group_retries_each_branch_until_it_succeeds_and_never_compensates(welcome_asl: ASL) -> None:
+    group = welcome_asl["States"][welcome_asl["States"]["SetupBilling"]["Next"]]
+    assert group["Type"] == "Parallel"
+    assert "Catch" not in group
+
+    for branch, attempts in zip(group["Branches"], (99, 20), strict=True):
+        task = branch["States"][branch["StartAt"]]
+        # every error is retried (the branch's own States.ALL policy is kept), nothing is caught
+        assert [rule["ErrorEquals"] for rule in task["Retry"]] == [["States.ALL"]]
+        assert task["Retry"][0]["MaxAttempts"] == attempts
+        assert "Catch" not in task
+        assert [state["Type"] for state in branch["States"].values()] == ["Task", "Pass"]
+
+    # no Choice and no undo: the group hands its events to $.results and the saga ends
+    after = follow(welcome_asl, group["Next"])
+    assert [welcome_asl["States"][name]["Type"] for name in after] == ["Pass"]
+    assert welcome_asl["States"][after[-1]].get("End") is True
+    assert sorted(name for name, state in welcome_asl["States"].items() if state["Type"] == "Task") == [
+        "CreateWorkspace",
+        "DeleteTenant",
+        "DeleteWorkspace",
+        "SetupBilling",
+    ]
+
+
+# -- parallel sagas, run by moto's Step Functions interpreter -------------------------------
+#
+# Not the offline runtime: the synthesized ASL is created in plain moto, and each Lambda
+# invocation is answered by a fake (moto's ``LambdaFunction._invoke_lambda`` seam, which
+# tests/e2e/test_moto_canary.py guards). This runs the JSONPath, the intrinsic functions, the
+# Choice and the Catch paths as moto evaluates them.
+
+
+@dataclass
+class MotoRun:
+    """One finished execution, and every invocation in the order it happened."""
+
+    status: str
+    error: str | None
+    output: dict[str, Any]
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def payload(self, command: str) -> dict[str, Any]:
+        """The last payload ``command`` was invoked with."""
+        return [payload for name, payload in self.calls if name == command][-1]
+
+    def invoked(self, *commands: str) -> list[str]:
+        """The invocations of ``commands``, in order."""
+        return [name for name, _ in self.calls if name in commands]
+
+
+def event_of(command: str) -> dict[str, Any]:
+    """What the fake handler of ``command`` returns."""
+    return {"by": command}
+
+
+def run_in_moto(asl: ASL, monkeypatch: pytest.MonkeyPatch, *, failing: Mapping[str, list[str]] = {}) -> MotoRun:
+    """Run ``asl`` once in moto. ``failing[command]`` lists the errors of its first invocations."""
+    import boto3
+    from moto import mock_aws
+    from moto.awslambda.models import LambdaFunction
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    errors = {command: list(queue) for command, queue in failing.items()}
+    lock = threading.Lock()
+
+    def invoke(function: Any, event: Any = None) -> tuple[str, bool, str]:
+        payload = json.loads(event) if isinstance(event, str) else event
+        with lock:
+            calls.append((payload["step"], payload))
+            queue = errors.get(payload["step"])
+            error = queue.pop(0) if queue else None
+        if error is not None:
+            return json.dumps({"errorType": error, "errorMessage": "injected"}), True, ""
+        return json.dumps(event_of(payload["step"])), False, ""
+
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", invoke)
+    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None))
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        region = "eu-west-1"
+        role = boto3.client("iam", region_name=region).create_role(
+            RoleName="saga", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+        )["Role"]["Arn"]
+        lambdas = boto3.client("lambda", region_name=region)
+        definition = json.dumps(asl)
+        for name in sorted(set(re.findall(r'"\$\{([A-Za-z0-9]+)\}"', definition))):
+            arn = lambdas.create_function(
+                FunctionName=f"test-{name}",
+                Runtime="python3.13",
+                Role=role,
+                Handler="index.handler",
+                Code={"ZipFile": code.getvalue()},
+            )["FunctionArn"]
+            definition = definition.replace("${" + name + "}", arn)
+        sfn = boto3.client("stepfunctions", region_name=region)
+        machine = sfn.create_state_machine(name="saga", definition=definition, roleArn=role)["stateMachineArn"]
+        execution_input = {
+            "saga": {"id": "onboard-client-0001", "name": "saga", "version": "1"},
+            "input": {"clientId": "client-0001"},
+            "results": {},
+            "compensations": {},
+        }
+        execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(execution_input))["executionArn"]
+        deadline = time.monotonic() + 30
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the execution did not finish"
+            time.sleep(0.02)
+    return MotoRun(
+        status=described["status"],
+        error=described.get("error"),
+        output=json.loads(described.get("output") or "{}"),
+        calls=calls,
+    )
+
+
+def test_a_parallel_saga_runs_to_the_end_and_keeps_every_success_event(
+    provisioning_asl: ASL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given every handler succeeds
+    # When ProvisionClientSaga runs
+    run = run_in_moto(provisioning_asl, monkeypatch)
+
+    # Then it succeeds without compensating, and the step after the group was handed the result
+    # of the step before the group as well as both branches' events
+    assert run.status == "SUCCEEDED", run.error
+    assert run.invoked("DeleteMailbox", "RevertBilling", "DeleteTenant") == []
+    assert run.payload("SendWelcomeEmail")["results"] == {
+        "WorkspaceCreated": event_of("CreateWorkspace"),
+        "BillingProfileCreated": event_of("SetupBilling"),
+        "MailboxCreated": event_of("CreateMailbox"),
+    }
+    assert sorted(run.output["results"]) == [
+        "BillingProfileCreated",
+        "MailboxCreated",
+        "NotificationSent",
+        "WorkspaceCreated",
+    ]
+
+
+@pytest.mark.parametrize("failed", ["SetupBilling", "CreateMailbox"])
+def test_a_failed_branch_runs_to_the_compensations_the_definition_names(
+    provisioning_asl: ASL, monkeypatch: pytest.MonkeyPatch, failed: str
+) -> None:
+    # Given one branch refuses (an error no retrier matches)
+    # When ProvisionClientSaga runs
+    run = run_in_moto(provisioning_asl, monkeypatch, failing={failed: ["AccountRefused"]})
+
+    # Then its sibling still runs to completion, every undo and the earlier compensation run in
+    # the order Saga.compensation_order gives, and the saga fails with the group's error
+    assert run.status == "FAILED"
+    assert run.error == "ParallelGroupFailed"
+    assert sorted(run.invoked("SetupBilling", "CreateMailbox")) == ["CreateMailbox", "SetupBilling"]
+    assert run.invoked("DeleteMailbox", "RevertBilling", "DeleteTenant") == PROVISIONING_SAGA.compensation_order(failed)
+    assert run.invoked("SendWelcomeEmail") == []
+    assert run.payload("DeleteTenant")["error"]["Error"] == "ParallelGroupFailed"
+
+
+def test_a_retriable_group_runs_each_branch_until_it_succeeds(
+    welcome_asl: ASL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the mailbox fails twice, whatever the error, after the pivot
+    run = run_in_moto(welcome_asl, monkeypatch, failing={"CreateMailbox": ["MailboxUnavailable", "TransientError"]})
+
+    # Then it is tried again until it succeeds, nothing is compensated, and every event is kept
+    assert run.status == "SUCCEEDED", run.error
+    assert run.invoked("CreateMailbox") == ["CreateMailbox"] * 3
+    assert run.invoked("SendWelcomeEmail") == ["SendWelcomeEmail"]
+    assert run.invoked("DeleteTenant", "DeleteWorkspace") == []
+    assert run.output["results"] == {
+        "WorkspaceCreated": event_of("CreateWorkspace"),
+        "BillingProfileCreated": event_of("SetupBilling"),
+        "NotificationSent": event_of("SendWelcomeEmail"),
+        "MailboxCreated": event_of("CreateMailbox"),
+    }

@@ -323,10 +323,6 @@ RESERVE_WORKSPACE = SagaStep(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG sagakit/definition.py _validate: the compensatable-after-pivot check runs only for plain steps",
-)
 def test_a_compensatable_parallel_group_after_the_pivot_is_refused() -> None:
     message = refusal(create_workspace(), RESERVE_WORKSPACE, provision_accounts(StepKind.COMPENSATABLE))
 
@@ -334,10 +330,6 @@ def test_a_compensatable_parallel_group_after_the_pivot_is_refused() -> None:
     assert "must be retriable" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG sagakit/definition.py _validate: a parallel group's PIVOT kind skips the at-most-one-pivot check",
-)
 def test_a_parallel_pivot_after_a_pivot_step_is_refused() -> None:
     message = refusal(create_workspace(), RESERVE_WORKSPACE, provision_accounts(StepKind.PIVOT))
 
@@ -345,7 +337,130 @@ def test_a_parallel_pivot_after_a_pivot_step_is_refused() -> None:
     assert "at most one pivot" in message
 
 
+def test_a_parallel_pivot_after_a_parallel_pivot_is_refused() -> None:
+    second = ParallelGroup(
+        name="ReserveDomains",
+        kind=StepKind.PIVOT,
+        branches=(
+            SagaStep(
+                command=Command("ReserveDomain", service="clients"), on_success="DomainReserved", undo=DeleteTenant
+            ),
+            SagaStep(
+                command=SendWelcomeEmail, on_success="NotificationSent", undo=Command("Unsend", service="notifications")
+            ),
+        ),
+    )
+
+    message = refusal(create_workspace(), provision_accounts(StepKind.PIVOT), second)
+
+    assert message == "saga TestSaga: parallel group ReserveDomains: a saga has at most one pivot"
+
+
+def test_a_pivot_step_after_a_parallel_pivot_is_refused() -> None:
+    message = refusal(create_workspace(), provision_accounts(StepKind.PIVOT), RESERVE_WORKSPACE)
+
+    assert message == "saga TestSaga: step ReserveWorkspace: a saga has at most one pivot"
+
+
+def test_a_compensatable_step_after_a_parallel_pivot_is_refused() -> None:
+    late = SagaStep(
+        command=Command("ReserveWorkspace", service="ai-workspace"),
+        on_success="WorkspaceReserved",
+        on_failure=DeleteWorkspace,
+    )
+
+    message = refusal(create_workspace(), provision_accounts(StepKind.PIVOT), late)
+
+    assert message.startswith("saga TestSaga: step ReserveWorkspace: steps after the pivot must be retriable")
+
+
 # -- parallel groups ------------------------------------------------------------------------
+
+
+def welcome_pack(**changes: Any) -> ParallelGroup:
+    """A retriable group: the welcome email and a mailbox, after the pivot, never compensated."""
+    options: dict[str, Any] = {
+        "name": "WelcomePack",
+        "kind": StepKind.RETRIABLE,
+        "branches": (
+            send_welcome_email(),
+            SagaStep(command=CreateMailbox, on_success="MailboxCreated"),
+        ),
+    }
+    return ParallelGroup(**{**options, **changes})
+
+
+def test_a_retriable_parallel_group_after_the_pivot_is_accepted() -> None:
+    # Given a retriable group whose branches leave their kind to the group (or repeat it)
+    # When the saga is built
+    saga = build(create_workspace(), setup_billing(), welcome_pack())
+
+    # Then it is valid, and its branches count as steps
+    assert [step.name for step in saga.all_steps()][-2:] == ["SendWelcomeEmail", "CreateMailbox"]
+
+
+def test_a_retriable_parallel_group_before_the_pivot_is_refused() -> None:
+    message = refusal(create_workspace(), welcome_pack(), setup_billing())
+
+    assert message == "saga TestSaga: parallel group WelcomePack: a retriable group cannot come before the pivot"
+
+
+def test_a_retriable_parallel_group_with_a_compensation_is_refused() -> None:
+    message = refusal(create_workspace(), setup_billing(), welcome_pack(on_failure=DeleteMailbox))
+
+    assert (
+        message
+        == "saga TestSaga: parallel group WelcomePack: a retriable group is never compensated; remove on_failure"
+    )
+
+
+def test_a_branch_of_a_retriable_group_with_an_undo_is_refused() -> None:
+    group = welcome_pack(
+        branches=(
+            send_welcome_email(),
+            SagaStep(command=CreateMailbox, on_success="MailboxCreated", undo=DeleteMailbox),
+        )
+    )
+
+    message = refusal(create_workspace(), setup_billing(), group)
+
+    assert message.startswith("saga TestSaga: step CreateMailbox: ")
+    assert "never compensated" in message
+
+
+def test_a_branch_cannot_have_a_kind_of_its_own() -> None:
+    # Given a pivot branch inside a compensatable group: the group, not the branch, has the kind
+    group = ParallelGroup(
+        name="ProvisionAccounts",
+        branches=(
+            SagaStep(command=SetupBilling, on_success="BillingProfileCreated", undo=RevertBilling, kind=StepKind.PIVOT),
+            SagaStep(command=CreateMailbox, on_success="MailboxCreated", undo=DeleteMailbox),
+        ),
+    )
+
+    message = refusal(create_workspace(), group)
+
+    assert message.startswith(
+        "saga TestSaga: step SetupBilling: a branch takes the kind of parallel group ProvisionAccounts"
+    )
+
+
+def test_a_parallel_branch_with_an_on_failure_of_its_own_is_refused() -> None:
+    # The group's on_failure runs after the branches' undos; a branch's own would never run
+    group = ParallelGroup(
+        name="ProvisionAccounts",
+        branches=(
+            SagaStep(
+                command=SetupBilling, on_success="BillingProfileCreated", undo=RevertBilling, on_failure=DeleteWorkspace
+            ),
+            SagaStep(command=CreateMailbox, on_success="MailboxCreated", undo=DeleteMailbox),
+        ),
+    )
+
+    message = refusal(create_workspace(), group)
+
+    assert message.startswith("saga TestSaga: step SetupBilling: a branch of parallel group ProvisionAccounts ")
+    assert "set on_failure on the group" in message
 
 
 def test_a_parallel_branch_without_an_undo_is_refused() -> None:
@@ -375,6 +490,98 @@ def test_a_parallel_group_of_one_branch_is_refused() -> None:
     message = refusal(create_workspace(), group)
 
     assert message == "saga TestSaga: parallel group ProvisionAccounts: needs at least two branches"
+
+
+# -- compensations --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("steps", "where"),
+    [
+        pytest.param(
+            (create_workspace(on_failure=Command("delete_tenant", service="clients")),),
+            "step CreateWorkspace",
+            id="on_failure",
+        ),
+        pytest.param(
+            (create_workspace(), setup_billing(undo=Command("revertBilling", service="billing"))),
+            "step SetupBilling",
+            id="undo",
+        ),
+        pytest.param(
+            (
+                create_workspace(),
+                ParallelGroup(
+                    name="ProvisionAccounts",
+                    on_failure=Command("delete-accounts", service="billing"),
+                    branches=provision_accounts().branches,
+                ),
+            ),
+            "parallel group ProvisionAccounts",
+            id="group on_failure",
+        ),
+    ],
+)
+def test_a_compensation_name_that_is_not_pascal_case_is_refused(steps: tuple[Any, ...], where: str) -> None:
+    # A compensation is a state and a handler module, like a step: its name is PascalCase
+    message = refusal(*steps)
+
+    assert message.startswith(f"saga TestSaga: {where}: compensation ")
+    assert "must be PascalCase" in message
+
+
+def test_a_group_compensation_in_a_badly_named_service_is_refused() -> None:
+    group = ParallelGroup(
+        name="ProvisionAccounts",
+        on_failure=Command("DeleteAccounts", service="Billing"),
+        branches=provision_accounts().branches,
+    )
+
+    message = refusal(create_workspace(), group)
+
+    assert message.startswith("saga TestSaga: parallel group ProvisionAccounts: ")
+    assert "service 'Billing' must be kebab-case" in message
+
+
+def test_one_compensation_for_two_steps_is_refused_naming_both() -> None:
+    # Given two steps that both name DeleteTenant: it would be one state with two successors
+    message = refusal(create_workspace(), setup_billing(on_failure=DeleteTenant))
+
+    # Then the second step is named, and the first
+    assert message == (
+        "saga TestSaga: step SetupBilling: compensation DeleteTenant is also used by step CreateWorkspace; "
+        "each on_failure/undo must be a distinct command"
+    )
+
+
+def test_one_compensation_for_a_branch_and_its_group_is_refused() -> None:
+    group = ParallelGroup(name="ProvisionAccounts", on_failure=DeleteMailbox, branches=provision_accounts().branches)
+
+    message = refusal(create_workspace(), group)
+
+    assert message.startswith("saga TestSaga: parallel group ProvisionAccounts: compensation DeleteMailbox ")
+    assert "also used by step CreateMailbox" in message
+
+
+def test_one_compensation_as_undo_and_on_failure_of_a_step_is_refused() -> None:
+    message = refusal(create_workspace(undo=DeleteTenant))
+
+    assert (
+        message == "saga TestSaga: step CreateWorkspace: compensation DeleteTenant is both the undo and the on_failure"
+    )
+
+
+def test_a_compensation_named_like_a_step_is_refused() -> None:
+    message = refusal(create_workspace(), setup_billing(undo=CreateWorkspace))
+
+    assert message.startswith("saga TestSaga: step SetupBilling: compensation CreateWorkspace has the name of a step")
+
+
+def test_the_same_compensation_object_used_once_is_accepted() -> None:
+    # The onboarding saga's RevertTenant is DeleteTenant under another name: one use, one state
+    saga = build(create_workspace(on_failure=onboard_client.RevertTenant), setup_billing())
+
+    assert saga.compensation_order("SetupBilling") == ["DeleteWorkspace", "DeleteTenant"]
 
 
 # -- saga id --------------------------------------------------------------------------------
@@ -412,11 +619,6 @@ def test_compensation_order_of_an_unknown_step_names_the_saga() -> None:
         OnboardClientSaga.compensation_order("SetupBiling")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG sagakit/definition.py Saga.compensation_order: a parallel group contributes only its on_failure, "
-    "while the compiler runs every branch's undo first",
-)
 def test_a_failed_parallel_branch_undoes_every_branch_before_the_earlier_steps() -> None:
     saga = build(create_workspace(), provision_accounts(StepKind.PIVOT))
 
@@ -424,6 +626,36 @@ def test_a_failed_parallel_branch_undoes_every_branch_before_the_earlier_steps()
 
     assert sorted(order[:2]) == ["DeleteMailbox", "RevertBilling"]
     assert order[2:] == ["DeleteTenant"]
+
+
+@pytest.mark.parametrize("failed", ["SetupBilling", "CreateMailbox"])
+def test_a_failed_branch_undoes_the_last_branch_first_then_the_group_then_the_earlier_steps(failed: str) -> None:
+    # Given a group with its own on_failure, after a compensatable step
+    group = ParallelGroup(
+        name="ProvisionAccounts",
+        kind=StepKind.PIVOT,
+        on_failure=Command("DeleteAccounts", service="billing"),
+        branches=provision_accounts().branches,
+    )
+    saga = build(create_workspace(), group, send_welcome_email())
+
+    # When either branch fails, whatever the error
+    order = saga.compensation_order(failed)
+
+    # Then every branch's undo runs, the last branch's first, then the group's, then the earlier ones'
+    assert order == ["DeleteMailbox", "RevertBilling", "DeleteAccounts", "DeleteTenant"]
+
+
+def test_a_retriable_step_is_never_compensated() -> None:
+    # SendWelcomeEmail comes after the pivot: it is retried until it succeeds, never compensated
+    assert OnboardClientSaga.compensation_order("SendWelcomeEmail") == []
+
+
+def test_a_branch_of_a_retriable_group_is_never_compensated() -> None:
+    saga = build(create_workspace(), setup_billing(), welcome_pack())
+
+    assert saga.compensation_order("CreateMailbox") == []
+    assert saga.compensation_order("SendWelcomeEmail") == []
 
 
 # -- commands -------------------------------------------------------------------------------
