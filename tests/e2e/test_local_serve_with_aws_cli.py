@@ -71,6 +71,17 @@ def aws(endpoint: str, *args: str) -> dict:
     return json.loads(done.stdout or "{}")  # type: ignore[no-any-return]
 
 
+def final_status(endpoint: str, execution: str) -> str:
+    """Poll `aws stepfunctions describe-execution` until the execution leaves RUNNING."""
+    status = ""
+    for _ in range(100):
+        status = aws(endpoint, "stepfunctions", "describe-execution", "--execution-arn", execution)["status"]
+        if status != "RUNNING":
+            break
+        time.sleep(0.2)
+    return status
+
+
 def test_put_events_from_the_aws_cli_runs_a_saga_to_success(endpoint: str) -> None:
     # Given `saga local serve` running, when the AWS CLI puts a ClientOnboarded on the bus
     entries = ROOT / "events" / "aws-cli" / "client_onboarded.entries.json"
@@ -79,13 +90,7 @@ def test_put_events_from_the_aws_cli_runs_a_saga_to_success(endpoint: str) -> No
     # Then the AWS CLI sees the execution, named by the saga id, reach SUCCEEDED
     client = json.loads(json.loads(entries.read_text())[0]["Detail"])["clientId"]
     execution = f"{MACHINE.replace(':stateMachine:', ':execution:')}:onboard-{client}"
-    status = ""
-    for _ in range(100):
-        status = aws(endpoint, "stepfunctions", "describe-execution", "--execution-arn", execution)["status"]
-        if status != "RUNNING":
-            break
-        time.sleep(0.2)
-    assert status == "SUCCEEDED"
+    assert final_status(endpoint, execution) == "SUCCEEDED"
     listed = aws(endpoint, "stepfunctions", "list-executions", "--state-machine-arn", MACHINE)
     assert [e["name"] for e in listed["executions"]] == [f"onboard-{client}"]
 
@@ -112,13 +117,7 @@ def test_saga_put_event_from_flags_starts_a_saga_on_the_local_endpoint(endpoint:
     assert "put ClientOnboarded on sagakit-dev-bus" in done.stdout
     # Then the saga named by that client runs to success
     execution = f"{MACHINE.replace(':stateMachine:', ':execution:')}:onboard-hooli-004"
-    status = ""
-    for _ in range(100):
-        status = aws(endpoint, "stepfunctions", "describe-execution", "--execution-arn", execution)["status"]
-        if status != "RUNNING":
-            break
-        time.sleep(0.2)
-    assert status == "SUCCEEDED"
+    assert final_status(endpoint, execution) == "SUCCEEDED"
 
 
 def test_saga_put_event_rejects_a_bad_field_before_sending(endpoint: str) -> None:
