@@ -85,7 +85,7 @@ def direct_chain(local: LocalRuntime, count: int, prefix: str) -> float:
     from moto.awslambda.models import lambda_backends
 
     backend = lambda_backends["123456789012"][local.region]
-    deployment = local._deployed
+    deployment = local.deployed
     handlers = []
     for command, event_name in STEPS:
         function = backend.get_function(deployment.functions[command])

@@ -87,7 +87,7 @@ def local_run(
         runtime = LocalRuntime(stage=stage, fast=fast)
         runtime.start()
     try:
-        saga_name = runtime._saga_for(envelope["detail-type"])
+        saga_name = runtime.saga_for(envelope["detail-type"])
         if fail_at:
             step, error = _fault_for(saga_name, fail_at, fail_with)
             runtime.fail(step, FaultKind.BUSINESS, error=error)
@@ -96,7 +96,7 @@ def local_run(
                 run = runtime.run(envelope, via_producer=not direct)
             except RuntimeError as error:
                 raise _fail(str(error)) from None
-        items = {service: runtime.table_items(service) for service in sorted(runtime._deployed.tables)}
+        items = runtime.all_table_items()
         title = f"{saga_name}" + (f" · failure injected at {fail_at}" if fail_at else " · happy path")
         print_run(console, run, items, title)
     finally:
@@ -243,7 +243,7 @@ def demo() -> None:
         )
         with console.status("running the happy path..."):
             happy = runtime.run(envelope)
-        items = {service: runtime.table_items(service) for service in sorted(runtime._deployed.tables)}
+        items = runtime.all_table_items()
         print_run(console, happy, items, "OnboardClientSaga · happy path")
 
         failing = json.loads(json.dumps(envelope))
@@ -256,7 +256,7 @@ def demo() -> None:
         runtime.fail("SetupBilling", FaultKind.BUSINESS, error="BillingDeclined")
         with console.status("running the failure..."):
             failed = runtime.run(failing)
-        items = {service: runtime.table_items(service) for service in sorted(runtime._deployed.tables)}
+        items = runtime.all_table_items()
         print_run(console, failed, items, "OnboardClientSaga · SetupBilling fails")
     finally:
         runtime.stop()

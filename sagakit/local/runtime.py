@@ -31,7 +31,6 @@ from sagakit.local.lambda_router import Fault, FaultKind, LambdaRouter
 __all__ = ["LocalRuntime", "SagaRun", "StateRecord"]
 
 ACCOUNT = "123456789012"
-COMPENSATION_PREFIX = "compensation "
 
 
 @dataclass
@@ -278,7 +277,8 @@ class LocalRuntime:
         return self._clients[service]
 
     @property
-    def _deployed(self) -> Deployment:
+    def deployed(self) -> Deployment:
+        """What ``start`` deployed; an error if the runtime is not started."""
         if self.deployment is None:
             raise RuntimeError("the local runtime is not started")
         return self.deployment
@@ -291,14 +291,14 @@ class LocalRuntime:
             "Source": envelope["source"],
             "DetailType": envelope["detail-type"],
             "Detail": json.dumps(envelope["detail"]),
-            "EventBusName": self._deployed.bus_name,
+            "EventBusName": self.deployed.bus_name,
         }
         response: dict[str, Any] = self.client("events").put_events(Entries=[entry])
         return response
 
     def invoke(self, command: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Invoke the deployed function of ``command`` synchronously; raise on a function error."""
-        name = self._deployed.functions[command]
+        name = self.deployed.functions[command]
         response = self.client("lambda").invoke(FunctionName=name, Payload=json.dumps(payload).encode())
         body = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError"):
@@ -323,10 +323,10 @@ class LocalRuntime:
         (``OnboardClient`` for ``ClientOnboarded``), which records the tenant and publishes the
         event, as in production; otherwise the event is put on the bus as it is.
         """
-        saga_name = saga or self._saga_for(envelope["detail-type"])
+        saga_name = saga or self.saga_for(envelope["detail-type"])
         before = set(self.execution_arns(saga_name))
         producer = _PRODUCERS.get(envelope["detail-type"])
-        if via_producer and producer is not None and producer in self._deployed.functions:
+        if via_producer and producer is not None and producer in self.deployed.functions:
             self.invoke(producer, envelope["detail"])
         else:
             self.put_event(envelope)
@@ -335,7 +335,8 @@ class LocalRuntime:
             raise RuntimeError(f"{envelope['detail-type']} started no {saga_name} execution: {self.last_rejection()}")
         return self.wait(started[0], timeout=timeout)
 
-    def _saga_for(self, detail_type: str) -> str:
+    def saga_for(self, detail_type: str) -> str:
+        """The saga that ``detail_type`` triggers."""
         from statemachines import all_sagas
 
         for saga in all_sagas():
@@ -359,12 +360,12 @@ class LocalRuntime:
 
     def execution_arn(self, saga: str, saga_id: str) -> str:
         """The ARN an execution of ``saga`` named ``saga_id`` has (or will have)."""
-        machine = self._deployed.state_machines[saga]
+        machine = self.deployed.state_machines[saga]
         return machine.replace(":stateMachine:", ":execution:") + f":{saga_id}"
 
     def execution_arns(self, saga: str) -> list[str]:
         """Every execution ARN of ``saga``, oldest first."""
-        arn = self._deployed.state_machines[saga]
+        arn = self.deployed.state_machines[saga]
         pages = self.client("stepfunctions").get_paginator("list_executions").paginate(stateMachineArn=arn)
         executions = [e for page in pages for e in page["executions"]]
         return [e["executionArn"] for e in sorted(executions, key=lambda e: e["startDate"])]
@@ -415,15 +416,19 @@ class LocalRuntime:
         from boto3.dynamodb.types import TypeDeserializer
 
         deserialize = TypeDeserializer().deserialize
-        table = self._deployed.tables[service]
+        table = self.deployed.tables[service]
         pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=table)
         return [
             {key: _plain(deserialize(value)) for key, value in item.items()} for page in pages for item in page["Items"]
         ]
 
+    def all_table_items(self) -> dict[str, list[dict[str, Any]]]:
+        """Every service's table items, by service name."""
+        return {service: self.table_items(service) for service in sorted(self.deployed.tables)}
+
     def dead_letters(self, saga: str) -> list[dict[str, Any]]:
         """Messages waiting in ``saga``'s dead-letter queue (left in place)."""
-        url = next(url for name, url in self._deployed.queues.items() if name.endswith(f"{saga}-dlq"))
+        url = next(url for name, url in self.deployed.queues.items() if name.endswith(f"{saga}-dlq"))
         sqs = self.client("sqs")
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
         return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
