@@ -18,8 +18,10 @@ import os
 import threading
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from sagakit.local.clock import FastClock
 from sagakit.local.deploy import Assembly, Deployment, deploy, synthesize
 from sagakit.local.event_router import EventRouter
 from sagakit.local.lambda_router import Fault, FaultKind, LambdaRouter
+from sagakit.local.speedups import InterpreterSpeedups
 
 __all__ = ["LocalRuntime", "SagaRun", "StateRecord"]
 
@@ -132,47 +135,6 @@ class _Completions:
             self._original = None
 
 
-class _InterpreterClients:
-    """One boto3 client per (region, service) for moto's ASL interpreter.
-
-    The interpreter builds a new boto3 client for every Lambda task (``boto_client_for``), which
-    costs more than the invocation itself; boto3 clients are thread-safe, so one is shared.
-    """
-
-    MODULE = "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils"
-
-    def __init__(self) -> None:
-        self._original: Any = None
-        self._cache: dict[tuple[str, str, bool], Any] = {}
-
-    def install(self) -> None:
-        import importlib
-
-        from moto.core.models import botocore_stubber
-
-        module = importlib.import_module(self.MODULE)
-        if self._original is not None:
-            return
-        self._original = original = module.boto_client_for  # type: ignore[attr-defined]
-        cache = self._cache
-
-        def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-            key = (region, service, bool(botocore_stubber.enabled))
-            if key not in cache:
-                cache[key] = original(region=region, service=service, state_credentials=state_credentials)
-            return cache[key]
-
-        module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
-
-    def uninstall(self) -> None:
-        import importlib
-
-        if self._original is not None:
-            importlib.import_module(self.MODULE).boto_client_for = self._original  # type: ignore[attr-defined]
-            self._original = None
-        self._cache.clear()
-
-
 @dataclass
 class LocalRuntime:
     """The stack of ``assembly`` (synthesized for ``stage`` if not given), running in moto.
@@ -195,7 +157,7 @@ class LocalRuntime:
     _mock: Any = None
     _server: Any = None
     _completions: _Completions = field(default_factory=_Completions)
-    _interpreter_clients: _InterpreterClients = field(default_factory=_InterpreterClients)
+    _speedups: InterpreterSpeedups = field(default_factory=InterpreterSpeedups)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -232,7 +194,7 @@ class LocalRuntime:
         self.router.install()
         self.events.install()
         self._completions.install()
-        self._interpreter_clients.install()
+        self._speedups.install()
         if self.fast:
             self.clock.install()
         self.deployment = deploy(assembly, account=ACCOUNT, region=self.region)
@@ -256,7 +218,7 @@ class LocalRuntime:
             self._server.stop()
             self._server = None
         self.clock.uninstall()
-        self._interpreter_clients.uninstall()
+        self._speedups.uninstall()
         self._clients.clear()
         self._completions.uninstall()
         self.events.uninstall()
@@ -388,10 +350,18 @@ class LocalRuntime:
         return get_backend(ACCOUNT, self.region).describe_execution(execution_arn)
 
     def describe(self, execution_arn: str) -> SagaRun:
-        """The saga run of ``execution_arn`` as it stands."""
-        sfn = self.client("stepfunctions")
-        described = sfn.describe_execution(executionArn=execution_arn)
-        history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        """The saga run of ``execution_arn`` as it stands.
+
+        Read from moto's backend objects, normalised to the shape of ``DescribeExecution`` and
+        ``GetExecutionHistory``: going through the API would serialise the whole history (every
+        state's input and output) and parse it back, which cost more than running the saga.
+        """
+        from moto.stepfunctions.responses import get_backend
+
+        backend = get_backend(ACCOUNT, self.region)
+        execution: Any = backend.describe_execution(execution_arn)  # the parser backend's Execution
+        described = _api_shape(execution.to_describe_output())
+        history = [_api_shape(event) for event in backend.get_execution_history(execution_arn)["events"]]
         saga_input = json.loads(described.get("input") or "{}")
         output = json.loads(described["output"]) if described.get("output") else None
         return SagaRun(
@@ -435,6 +405,19 @@ class LocalRuntime:
 
 
 _PRODUCERS = {"ClientOnboarded": "OnboardClient"}
+
+
+def _api_shape(record: Mapping[str, Any]) -> dict[str, Any]:
+    """moto's internal execution records, as the API returns them: enums as their values,
+    timestamps as aware datetimes."""
+    shaped: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Enum):
+            value = value.value
+        elif key == "timestamp" and isinstance(value, str):
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        shaped[key] = value
+    return shaped
 
 
 def _plain(value: Any) -> Any:
