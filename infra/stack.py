@@ -15,6 +15,7 @@ from constructs import Construct
 from events import contract
 from infra.assets import service_code
 from infra.config import StageConfig
+from infra.reliability import SagaReliability
 from infra.services import SERVICE_EXTRAS, LambdaSettings, ServiceExtras, ServiceResources, pascal, retention
 from sagakit.compiler import SagaStateMachine
 from sagakit.definition import Command, Saga
@@ -97,8 +98,11 @@ class SagaStack(Stack):
             self.services[service] = resources
 
         self.deployed: dict[str, DeployedSaga] = {}
+        # Every step and compensation runs under Powertools idempotency (infra/reliability.py).
+        self.reliability = SagaReliability(self, "Reliability", config=config)
         for saga in sagas:
             self._add_saga(saga, settings, removal)
+            self.reliability.make_idempotent(self.services[c.service].functions[c.name] for c in saga.commands())
 
     def _add_saga(self, saga: Saga, settings: LambdaSettings, removal: RemovalPolicy) -> None:
         functions = {

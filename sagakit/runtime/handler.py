@@ -10,6 +10,18 @@ The wrapper applies, in the cookbook's order, the Powertools logger context (the
 correlation id), metrics (EMF) and tracer, parses the event with Powertools Parser into the
 command model, and returns the result model as JSON. A bad input raises ``InvalidCommand`` whose
 message names every wrong field.
+
+Idempotency is on by default, here and nowhere else. When ``IDEMPOTENCY_TABLE_NAME`` is set (the
+stack sets it on every step and compensation function), the logic runs under Powertools
+idempotency keyed by ``[sagaId, step]``, not by the raw payload, whose ``results`` and ``error``
+may differ between a retry and a redrive of the same step. A replay (a retry after a lost reply,
+a duplicate delivery) gets the stored answer and the logic does not run again; the same key with
+a different ``detail`` raises ``IdempotencyValidationError``, which reaches Step Functions under
+that name. When the variable is unset (unit and integration tests that call a handler directly,
+with no idempotency table), the layer is skipped on purpose: the services' data-access layers
+are idempotent on their own (``SagaRecords.claim`` and ``release`` are conditional writes), so
+what those tests lose is only the stored-answer replay and the payload check, which
+``tests/reliability`` covers with a table.
 """
 
 from __future__ import annotations
@@ -21,12 +33,30 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from sagakit.runtime.errors import BusinessError, InvalidCommand, describe_validation_error
+from sagakit.runtime.errors import BusinessError, InvalidCommand, TransientError, describe_validation_error
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotentHookFunction
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-__all__ = ["saga_handler"]
+__all__ = [
+    "IDEMPOTENCY_EXPIRES_AFTER_SECONDS",
+    "IDEMPOTENCY_KEY",
+    "IDEMPOTENCY_TABLE_ENV",
+    "IDEMPOTENCY_VALIDATION",
+    "saga_handler",
+]
+
+#: Names the Powertools idempotency table (partition key ``id``, TTL attribute ``expiration``).
+IDEMPOTENCY_TABLE_ENV = "IDEMPOTENCY_TABLE_NAME"
+#: One record per saga instance and step: what a Step Functions retry and a redrive share.
+IDEMPOTENCY_KEY = "[sagaId, step]"
+#: What must not change under one key: the trigger's detail.
+IDEMPOTENCY_VALIDATION = "detail"
+#: A stored answer outlives the saga deadline (1 h by default) and the retries within it; a
+#: later replay still meets the data-access layer's conditional writes.
+IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 24 * 3600
 
 C = TypeVar("C", bound=BaseModel)
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
@@ -69,6 +99,25 @@ def _build(service: str, command: type[C], logic: Callable[[C], BaseModel]) -> L
     tracer = Tracer(service=service)
     step_name = logic.__name__
 
+    def execute(*, event: dict[str, Any], command: C) -> dict[str, Any]:
+        """Run the logic once. ``event`` is what idempotency hashes, ``command`` its parsed form."""
+        try:
+            result = logic(command)
+        except BusinessError as error:
+            metrics.add_metric(name="StepRefused", unit=MetricUnit.Count, value=1)
+            logger.info("step refused", extra={"error": type(error).__name__, "reason": str(error)})
+            raise
+        metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1)
+        logger.info("step done", extra={"result": type(result).__name__})
+        return result.model_dump(mode="json", by_alias=True)
+
+    def replayed(response: Any, idempotent_data: DataRecord) -> Any:
+        metrics.add_metric(name="StepReplayed", unit=MetricUnit.Count, value=1)
+        logger.info("idempotent replay: the stored answer; the logic did not run again")
+        return response
+
+    guarded = _Idempotency(execute, on_replay=replayed)
+
     @logger.inject_lambda_context(correlation_id_path="sagaId", clear_state=True)
     @metrics.log_metrics
     @tracer.capture_lambda_handler
@@ -83,14 +132,71 @@ def _build(service: str, command: type[C], logic: Callable[[C], BaseModel]) -> L
             raise InvalidCommand(reason) from None
         step = getattr(parsed, "step", step_name)
         metrics.add_dimension(name="step", value=str(step))
-        try:
-            result = logic(parsed)
-        except BusinessError as error:
-            metrics.add_metric(name="StepRefused", unit=MetricUnit.Count, value=1)
-            logger.info("step refused", extra={"error": type(error).__name__, "reason": str(error)})
-            raise
-        metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1)
-        logger.info("step done", extra={"result": type(result).__name__})
-        return result.model_dump(mode="json", by_alias=True)
+        # Only a valid command reaches the idempotency layer: a bad input is refused the same way
+        # every time, and never takes a record.
+        return guarded(event=event, command=parsed, context=context)
 
     return run
+
+
+class _Idempotency:
+    """``execute`` under Powertools idempotency, with one persistence layer per table.
+
+    The table name is read at each call, not at cold start: the offline runtime and the tests
+    host several deployments (and none) in one process.
+    """
+
+    def __init__(self, execute: Callable[..., dict[str, Any]], *, on_replay: IdempotentHookFunction) -> None:
+        self._execute = execute
+        self._on_replay = on_replay
+        self._guarded: dict[tuple[str, str | None], tuple[Callable[..., dict[str, Any]], Any]] = {}
+
+    def __call__(self, *, event: dict[str, Any], command: BaseModel, context: LambdaContext) -> dict[str, Any]:
+        table = os.environ.get(IDEMPOTENCY_TABLE_ENV)
+        if not table:
+            return self._execute(event=event, command=command)
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+        )
+
+        guarded, config = self._for(table)
+        # Without the context, a retry after a Lambda timeout would find the record INPROGRESS
+        # until it expires; with it, the in-progress record expires with the invocation.
+        config.register_lambda_context(context)
+        try:
+            response: dict[str, Any] = guarded(event=event, command=command)
+        except IdempotencyAlreadyInProgressError as error:
+            # A retry overtook a slower attempt of the same saga step: worth retrying, so it is
+            # raised under the name the step's Retry matches.
+            raise TransientError(f"the same saga step is already in progress: {error}") from error
+        except IdempotencyPersistenceLayerError as error:
+            raise TransientError(f"idempotency table {table}: {error}") from error
+        return response
+
+    def _for(self, table: str) -> tuple[Callable[..., dict[str, Any]], Any]:
+        key = (table, os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+        found = self._guarded.get(key)
+        if found is None:
+            from aws_lambda_powertools.utilities.idempotency import (
+                DynamoDBPersistenceLayer,
+                IdempotencyConfig,
+                idempotent_function,
+            )
+
+            config = IdempotencyConfig(
+                event_key_jmespath=IDEMPOTENCY_KEY,
+                payload_validation_jmespath=IDEMPOTENCY_VALIDATION,
+                raise_on_no_idempotency_key=True,
+                expires_after_seconds=IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
+                response_hook=self._on_replay,
+            )
+            guarded = idempotent_function(
+                self._execute,
+                data_keyword_argument="event",
+                persistence_store=DynamoDBPersistenceLayer(table_name=table),
+                config=config,
+            )
+            found = (guarded, config)
+            self._guarded[key] = found
+        return found
