@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 SERVICES = ["clients", "ai-workspace", "billing", "notifications"]
 STARTER = "sagakit-dev-OnboardClientSaga-starter"
+#: Tables of the kit rather than of a service: Powertools idempotency (infra/reliability.py).
+KIT_TABLES = ["idempotency"]
 
 
 def resources(raw: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -51,7 +53,7 @@ def function_names(raw: dict[str, Any]) -> dict[str, str]:
 def test_each_service_has_one_table(dev: Synthesized) -> None:
     tables = sorted(r["Properties"]["TableName"] for r in resources(dev.raw, "AWS::DynamoDB::Table").values())
 
-    assert tables == sorted(f"sagakit-dev-{service}" for service in SERVICES)
+    assert tables == sorted(f"sagakit-dev-{name}" for name in SERVICES + KIT_TABLES)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -74,7 +76,7 @@ def test_a_service_table_is_keyed_by_client_encrypted_and_recoverable(dev: Synth
 def test_prod_keeps_its_tables_when_the_stack_is_deleted(prod: Synthesized) -> None:
     tables = resources(prod.raw, "AWS::DynamoDB::Table")
 
-    assert len(tables) == len(SERVICES)
+    assert len(tables) == len(SERVICES) + len(KIT_TABLES)
     assert {r["DeletionPolicy"] for r in tables.values()} == {"Retain"}
     assert {r["UpdateReplacePolicy"] for r in tables.values()} == {"Retain"}
 
