@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 export AWS_DEFAULT_REGION ?= eu-west-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test lint asl schemas synth diff deploy bench stress clean
+.PHONY: help setup demo test lint asl schemas graph synth diff deploy bench stress clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ asl: $(BIN)/saga ## Write statemachines/<saga>.asl.json from a fresh synth
 
 schemas: $(BIN)/saga ## Write events/schemas/*.schema.json from the models
 	$(BIN)/python -m events.export
+
+graph: $(BIN)/saga ## Draw every saga into docs/<saga>.mmd + .svg (needs Graphviz) and refresh the README's block
+	$(BIN)/saga graph --readme
 
 synth: setup ## npx cdk synth with the pinned CLI
 	npx cdk synth -c stage=$(STAGE) --quiet

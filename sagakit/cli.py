@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from sagakit.cli_graph import graph
+
 __all__ = ["app"]
 
 app = typer.Typer(
@@ -282,6 +284,9 @@ def asl(
         written = write_snapshots(assembly.template, out)
     for path in written:
         console.print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+app.command("graph")(graph)
 
 
 def main() -> None:

@@ -1,0 +1,84 @@
+"""``saga graph``: a saga's picture from its definition.
+
+Registered on the ``saga`` app in ``sagakit.cli``; errors exit 2, as every ``saga`` command's do.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["ImageFormat", "graph"]
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+
+
+class ImageFormat(StrEnum):
+    """What Graphviz renders next to the Mermaid file."""
+
+    SVG = "svg"
+    PNG = "png"
+
+
+def graph(
+    saga: Annotated[
+        str | None, typer.Argument(help="Saga name, e.g. OnboardClientSaga (default: every saga).", show_default=False)
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for <saga>.mmd and the image.", show_default="docs/")] = DOCS,
+    image_format: Annotated[ImageFormat, typer.Option("--format", help="Image Graphviz renders.")] = ImageFormat.SVG,
+    readme: Annotated[
+        bool, typer.Option("--readme", help="Also rewrite the saga's <!-- saga-graph:NAME --> block in README.md.")
+    ] = False,
+) -> None:
+    """Draw a saga from its definition: docs/<saga>.mmd (Mermaid) and docs/<saga>.svg (Graphviz).
+
+    Steps in order, parallel groups as clusters, the pivot and retriable steps marked, and the
+    compensation paths dashed red, each ending in SagaFailed. Exits 1 when Graphviz's `dot` is
+    missing (the Mermaid is still written).
+    """
+    from sagakit.cli import _fail, console, errors
+    from sagakit.graph import GraphvizMissing, embed_in_readme, readme_blocks, saga_graph, to_mermaid, write_image
+    from statemachines import all_sagas, saga_named
+
+    if saga is None:
+        sagas = all_sagas()
+    else:
+        try:
+            sagas = [saga_named(saga)]
+        except KeyError as unknown:
+            raise _fail(str(unknown.args[0])) from None
+    text = README.read_text() if readme else ""
+    if readme and saga is not None and saga not in readme_blocks(text):
+        raise _fail(f"--readme: README.md has no <!-- saga-graph:{saga} --> ... <!-- /saga-graph --> block")
+    out.mkdir(parents=True, exist_ok=True)
+    missing_dot = False
+    for definition in sagas:
+        drawn = saga_graph(definition)
+        mermaid = out / f"{drawn.file_stem}.mmd"
+        mermaid.write_text(to_mermaid(drawn))
+        console.print(f"wrote {_shown(mermaid)}")
+        if readme and definition.name in readme_blocks(text):
+            text = embed_in_readme(text, drawn)
+            console.print(f"updated the {definition.name} block in {_shown(README)}")
+        try:
+            console.print(f"wrote {_shown(write_image(drawn, out, image_format.value))}")
+        except GraphvizMissing:
+            missing_dot = True
+    if readme:
+        README.write_text(text)
+    if missing_dot:
+        errors.print(
+            f"[bold red]error:[/] the {image_format.value.upper()} needs Graphviz: its `dot` program is not on the "
+            "PATH. Install it (apt-get install graphviz, brew install graphviz), then run this again. "
+            "The Mermaid files are written."
+        )
+        raise typer.Exit(code=1)
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
