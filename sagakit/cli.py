@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from sagakit.cli_graph import graph
+from sagakit.cli_graph import graph, trace
 
 __all__ = ["app"]
 
@@ -287,6 +287,7 @@ def asl(
 
 
 app.command("graph")(graph)
+app.command("trace")(trace)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""``saga graph``: a saga's picture from its definition.
+"""``saga graph`` and ``saga trace``: a saga's picture from its definition, and a run's trace
+read back from Step Functions (AWS, or ``saga local serve``).
 
 Registered on the ``saga`` app in ``sagakit.cli``; errors exit 2, as every ``saga`` command's do.
 """
@@ -7,15 +8,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-__all__ = ["ImageFormat", "graph"]
+__all__ = ["ImageFormat", "graph", "trace"]
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
+LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 
 
 class ImageFormat(StrEnum):
@@ -78,6 +80,46 @@ def graph(
             "The Mermaid files are written."
         )
         raise typer.Exit(code=1)
+
+
+def trace(
+    execution_arn: Annotated[str, typer.Argument(help="arn:aws:states:<region>:<account>:execution:<machine>:<name>")],
+    local: Annotated[bool, typer.Option(help=f"Read from `saga local serve` ({LOCAL_ENDPOINT}).")] = False,
+    endpoint_url: Annotated[str | None, typer.Option(help="Any other endpoint (implies fake credentials).")] = None,
+) -> None:
+    """Show a saga run: its states, their durations, where it failed, what was compensated.
+
+    Reads DescribeExecution and GetExecutionHistory (AWS, or a local endpoint with throw-away
+    credentials; the region is the ARN's), then draws the states and a timeline.
+    """
+    from sagakit.cli import _fail, console
+    from sagakit.trace import read_run, render_run, render_timeline
+
+    if local and endpoint_url:
+        raise _fail("give at most one of --local or --endpoint-url")
+    parts = execution_arn.split(":")
+    if len(parts) < 8 or parts[:3] != ["arn", "aws", "states"] or parts[5] != "execution":
+        raise _fail(f"{execution_arn!r} is not an execution ARN (arn:aws:states:<region>:<account>:execution:...)")
+    url = LOCAL_ENDPOINT if local else endpoint_url
+    client = _stepfunctions(region=parts[3], endpoint_url=url)
+    where = url or f"AWS ({parts[3]})"
+    try:
+        run = read_run(client, execution_arn)
+    except (client.exceptions.ExecutionDoesNotExist, client.exceptions.InvalidArn):
+        raise _fail(f"no execution {execution_arn} on {where}") from None
+    except Exception as error:  # botocore's connection and credential errors share no base class
+        raise _fail(f"reading {execution_arn} from {where} failed: {error}") from None
+    console.print(render_run(run, title=f"{run.saga_name or 'saga'} · {run.saga_id}"))
+    console.print(render_timeline(run, width=max(20, min(console.width, 140) - 50)))
+
+
+def _stepfunctions(*, region: str, endpoint_url: str | None) -> Any:
+    import boto3
+
+    kwargs: dict[str, Any] = {"region_name": region}
+    if endpoint_url:
+        kwargs.update(endpoint_url=endpoint_url, aws_access_key_id="local", aws_secret_access_key="local")
+    return boto3.client("stepfunctions", **kwargs)
 
 
 def _shown(path: Path) -> Path:

@@ -1,9 +1,11 @@
-"""Readable traces of saga runs, for the terminal (rich)."""
+"""Readable traces of saga runs, for the terminal (rich): a table of states, a timeline, and
+``read_run`` to read a run back from Step Functions (AWS, or ``saga local serve``)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console, Group
@@ -11,9 +13,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from sagakit.local.runtime import SagaRun, StateRecord
+from sagakit.local.runtime import SagaRun, StateRecord, states_from_history
 
-__all__ = ["render_run", "render_tables"]
+__all__ = ["read_run", "render_run", "render_tables", "render_timeline"]
 
 _OUTCOME_STYLE = {
     "COMPLETED": "bold green",
@@ -79,6 +81,103 @@ def render_run(run: SagaRun, *, title: str = "") -> Panel:
     if run.compensations:
         lines.append(Text("compensated: " + " -> ".join(run.compensations), style="magenta"))
     return Panel(Group(table, Text(""), *lines), title=title or run.saga_name, expand=False)
+
+
+def read_run(client: Any, execution_arn: str) -> SagaRun:
+    """Read one execution back through the Step Functions API: ``DescribeExecution`` and every
+    page of ``GetExecutionHistory``.
+
+    ``client`` is a boto3 ``stepfunctions`` client (for AWS or a local endpoint); its errors
+    (``ExecutionDoesNotExist``, ``InvalidArn``, connection errors) propagate.
+
+    Examples
+    --------
+    >>> client = boto3.client("stepfunctions", region_name="eu-west-1")  # doctest: +SKIP
+    >>> read_run(client, arn).compensations  # doctest: +SKIP
+    ['DeleteWorkspace', 'DeleteTenant']
+    """
+    described = client.describe_execution(executionArn=execution_arn)
+    pages = client.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    history = [event for page in pages for event in page["events"]]
+    saga_input = json.loads(described.get("input") or "{}")
+    machine = described.get("stateMachineArn", "").rsplit(":", 1)[-1]
+    return SagaRun(
+        saga_name=saga_input.get("saga", {}).get("name") or machine,
+        saga_id=described["name"],
+        execution_arn=execution_arn,
+        status=described["status"],
+        error=described.get("error"),
+        cause=described.get("cause"),
+        states=states_from_history(history),
+        history=history,
+        output=json.loads(described["output"]) if described.get("output") else None,
+        input=saga_input,
+        started=described.get("startDate"),
+        stopped=described.get("stopDate"),
+    )
+
+
+_BAR_STYLE = {"step": "green", "compensation": "magenta", "fail": "red"}
+
+
+def _bar_style(state: StateRecord) -> str:
+    if state.status == "caught":
+        return "yellow"
+    if state.status == "failed":
+        return "red"
+    if state.status == "running":
+        return "blue"
+    return _BAR_STYLE.get(state.kind, "green")
+
+
+def _offsets_ms(run: SagaRun) -> list[float]:
+    """When each state was entered, in ms after the execution started.
+
+    ``states_from_history`` makes one record per ``*StateEntered`` event, in history order, so
+    the n-th such event is the n-th state's start.
+    """
+    entered: list[datetime] = [e["timestamp"] for e in run.history if e["type"].endswith("StateEntered")]
+    if not run.history or len(entered) != len(run.states):
+        offsets, elapsed = [], 0.0  # not from a history: lay the states end to end
+        for state in run.states:
+            offsets.append(elapsed)
+            elapsed += state.duration_ms
+        return offsets
+    start: datetime = run.history[0]["timestamp"]
+    return [(stamp - start).total_seconds() * 1000 for stamp in entered]
+
+
+def render_timeline(run: SagaRun, *, width: int = 60) -> Panel:
+    """A bar per state, placed at the time it was entered and as long as it took.
+
+    The scale is the whole run: ``width`` characters span the time from the start of the
+    execution to the end of its last state. A task's bar includes its retries and their back-off.
+    """
+    offsets = _offsets_ms(run)
+    total = max((offset + state.duration_ms for offset, state in zip(offsets, run.states, strict=True)), default=0.0)
+    scale = width / total if total > 0 else 0.0
+    table = Table(show_edge=False, expand=False, pad_edge=False, box=None)
+    table.add_column("state")
+    table.add_column("start", justify="right", style="dim")
+    table.add_column("ms", justify="right")
+    table.add_column(f"0 … {total:.0f} ms", no_wrap=True)
+    for offset, state in zip(offsets, run.states, strict=True):
+        lead = min(int(offset * scale), width - 1)
+        length = max(1, min(round(state.duration_ms * scale), width - lead))
+        bar = Text(" " * lead) + Text("█" * length, style=_bar_style(state))
+        name_style = "magenta" if state.kind == "compensation" else ""
+        table.add_row(Text(state.name, style=name_style), f"+{offset:.0f}", f"{state.duration_ms:.0f}", bar)
+    legend = Text.assemble(
+        ("█ ", "green"),
+        "step  ",
+        ("█ ", "yellow"),
+        "failed, then compensated  ",
+        ("█ ", "magenta"),
+        "compensation  ",
+        ("█ ", "red"),
+        "failed",
+    )
+    return Panel(Group(table, Text(""), legend), title=f"timeline · {run.saga_id}", expand=False)
 
 
 def render_tables(items: Mapping[str, list[dict[str, Any]]], *, client_id: str | None = None) -> Table:
