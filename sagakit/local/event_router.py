@@ -8,6 +8,10 @@ wraps that method: moto still delivers what it knows, and the router invokes Lam
 Delivery is synchronous, so ``put_events`` returns once the rule's targets have run: a test or
 the CLI sees the saga started. A Lambda target that fails is retried twice, as an asynchronous
 invocation is, and then goes to the target's dead-letter queue, as on AWS: nothing is dropped.
+
+The router also applies the PutEvents size limit, which moto 5.2.5 does not check (second seam:
+``moto.events.models.EventsBackend.put_events``): a request whose entries add up to more than
+``PUT_EVENTS_MAX_BYTES`` is refused whole, before any rule sees it.
 """
 
 from __future__ import annotations
@@ -18,9 +22,33 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Delivery", "EventRouter"]
+__all__ = ["PUT_EVENTS_MAX_BYTES", "Delivery", "EventRouter", "check_put_events_size", "put_events_entry_size"]
 
 _ASYNC_ATTEMPTS = 3  # the first try and Lambda's two asynchronous retries
+
+#: The most a PutEvents request's entries may add up to. It was 256 KB until AWS raised it to
+#: 1 MB on 2026-01-29 (AWS Compute Blog, "More room to build: serverless services now support
+#: payloads up to 1 MB"); a request over it is refused whole with a ValidationException.
+PUT_EVENTS_MAX_BYTES = 1024 * 1024
+PUT_EVENTS_TOO_LARGE = "Total size of the entries in the request is over the limit."
+
+
+def put_events_entry_size(entry: dict[str, Any]) -> int:
+    """An entry's size as EventBridge counts it (EventBridge user guide, "Calculating PutEvents
+    event entry size"): 14 bytes for ``Time`` if given, then the UTF-8 bytes of ``Source``,
+    ``DetailType``, ``Detail`` and each of ``Resources``."""
+    size = 14 if entry.get("Time") is not None else 0
+    for name in ("Source", "DetailType", "Detail"):
+        size += len(str(entry.get(name) or "").encode())
+    return size + sum(len(str(resource).encode()) for resource in entry.get("Resources") or [])
+
+
+def check_put_events_size(entries: list[dict[str, Any]]) -> None:
+    """Refuse ``entries`` as PutEvents does when they add up to more than the limit."""
+    if sum(put_events_entry_size(entry) for entry in entries) > PUT_EVENTS_MAX_BYTES:
+        from moto.events.exceptions import ValidationException
+
+        raise ValidationException(PUT_EVENTS_TOO_LARGE)
 
 
 @dataclass
@@ -42,14 +70,22 @@ class EventRouter:
 
     deliveries: list[Delivery] = field(default_factory=list)
     _original: Any = None
+    _original_put_events: Any = None
     _swap_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self) -> None:
-        """Wrap moto's ``Rule.send_to_targets``; idempotent."""
-        from moto.events.models import Rule
+        """Wrap moto's ``Rule.send_to_targets`` and ``EventsBackend.put_events``; idempotent."""
+        from moto.events.models import EventsBackend, Rule
 
         if self._original is not None:
             return
+        put_events = self._original_put_events = EventsBackend.put_events
+
+        def checked_put_events(backend: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            check_put_events_size(events)
+            return put_events(backend, events)
+
+        EventsBackend.put_events = checked_put_events  # type: ignore[method-assign,assignment]
         self._original = Rule.send_to_targets
         router = self
         original = self._original
@@ -70,11 +106,14 @@ class EventRouter:
 
     def uninstall(self) -> None:
         """Put moto back."""
-        from moto.events.models import Rule
+        from moto.events.models import EventsBackend, Rule
 
         if self._original is not None:
             Rule.send_to_targets = self._original  # type: ignore[method-assign,assignment]
             self._original = None
+        if self._original_put_events is not None:
+            EventsBackend.put_events = self._original_put_events  # type: ignore[method-assign]
+            self._original_put_events = None
 
     def deliver(self, rule: Any, event: dict[str, Any]) -> None:
         """Hand ``event`` to ``rule``'s Lambda and Step Functions targets, if it matches."""

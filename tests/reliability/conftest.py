@@ -1,19 +1,21 @@
-"""Reliability fixtures: the CDK app synthesized once, deployed into moto once for the package
-(fast time), and a fresh client per saga so that tests never see each other's records."""
+"""Reliability fixtures: the CDK app synthesized once, and helpers for the offline tests (a fresh
+client per saga, so that tests never see each other's records; a task's payload as Step
+Functions builds it)."""
 
 from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sagakit.local import LocalRuntime
 from sagakit.local.deploy import Assembly, synthesize
 from sagakit.local.runtime import sample_event
+
+if TYPE_CHECKING:
+    from sagakit.local import LocalRuntime
 
 _clients = itertools.count(1)
 
@@ -22,20 +24,6 @@ _clients = itertools.count(1)
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     """The real cloud assembly (what `cdk synth` writes)."""
     return synthesize("dev", Path(tmp_path_factory.mktemp("cdk.out")))
-
-
-@pytest.fixture(scope="package")
-def local(assembly: Assembly) -> Iterator[LocalRuntime]:
-    """The stack deployed into moto, with fast retries, shared by the package's tests."""
-    with LocalRuntime(assembly=assembly, fast=True) as runtime:
-        yield runtime
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "local" in request.fixturenames:
-        request.getfixturevalue("local").router.clear_faults()
 
 
 def fresh_client(prefix: str = "rel") -> str:
@@ -49,3 +37,32 @@ def onboarding(**detail: Any) -> dict[str, Any]:
     envelope["detail"]["clientId"] = fresh_client()
     envelope["detail"].update(detail)
     return envelope
+
+
+def task_payload(
+    local: LocalRuntime, state: str, *, saga_id: str, detail: Any, error: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What Step Functions hands ``state``'s function: its compiled ``Parameters``, resolved
+    against a saga input (the starter's shape) for ``saga_id`` and ``detail``."""
+    from sagakit.matrix import deployed_definition
+    from statemachines import all_sagas
+
+    saga = next(s for s in all_sagas() if state in {c.name for c in s.commands()})
+    saga_input = {
+        "saga": {"id": saga_id, "name": saga.name, "version": saga.version},
+        "input": detail,
+        "results": {},
+        "compensations": {},
+        "error": error or {"Error": "BillingDeclined", "Cause": "declined"},
+    }
+    parameters = deployed_definition(local, saga)["States"][state]["Parameters"]
+    payload: dict[str, Any] = {}
+    for key, value in parameters.items():
+        if key.endswith(".$"):
+            found: Any = saga_input
+            for part in value.removeprefix("$.").split("."):
+                found = found[part]
+            payload[key.removesuffix(".$")] = found
+        else:
+            payload[key] = value
+    return payload

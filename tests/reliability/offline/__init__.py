@@ -1,0 +1,1 @@
+"""Reliability tests that run sagas through the offline stack (one deployment for the package)."""
