@@ -1,8 +1,10 @@
 """The event contracts: one pydantic model per EventBridge ``detail-type``, in one registry.
 
-Each producing service has a module (``events.billing``); ``EVENTS`` maps every detail-type to
-its source and model. Handlers, tests and the CLI all read events through this registry, and
-every event has a sample under ``events/samples`` and a JSON Schema under ``events/schemas``.
+Each producing service has a module (``events.billing``) with its ``SOURCE`` and ``MODELS``;
+``EVENTS`` maps every detail-type to its source and model. Every such module in this package is
+registered, so a new service's module (one ``saga scaffold`` writes, say) needs no edit here.
+Handlers, tests and the CLI all read events through this registry, and every event has a sample
+under ``events/samples`` and a JSON Schema under ``events/schemas``.
 
 Examples
 --------
@@ -14,15 +16,17 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from events import ai_workspace, billing, clients, lifecycle, notifications
 from sagakit.runtime import CamelModel
 from sagakit.runtime.errors import describe_validation_error
 
@@ -84,14 +88,21 @@ def _registry(*producers: tuple[str, tuple[type[CamelModel], ...]]) -> dict[str,
     return registry
 
 
+#: Modules of this package that are not a producer's contracts (``export`` imports ``EVENTS``).
+_NOT_PRODUCERS = frozenset({"export", "fields"})
+
+
+def _producers() -> list[ModuleType]:
+    """Every producer module here (it defines ``SOURCE`` and ``MODELS``), in name order."""
+    return [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in pkgutil.iter_modules(__path__)
+        if not info.name.startswith("_") and info.name not in _NOT_PRODUCERS
+    ]
+
+
 #: Every event, keyed by detail-type.
-EVENTS: dict[str, EventContract] = _registry(
-    (clients.SOURCE, clients.MODELS),
-    (ai_workspace.SOURCE, ai_workspace.MODELS),
-    (billing.SOURCE, billing.MODELS),
-    (notifications.SOURCE, notifications.MODELS),
-    (lifecycle.SOURCE, lifecycle.MODELS),
-)
+EVENTS: dict[str, EventContract] = _registry(*((module.SOURCE, module.MODELS) for module in _producers()))
 
 
 def event_exists(name: str) -> bool:
