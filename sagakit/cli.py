@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from sagakit.cli_graph import graph, trace
+from sagakit.scaffold.cli import scaffold_app
 
 __all__ = ["app"]
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 local_app = typer.Typer(help="Run the synthesized stack offline, in moto.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
+app.add_typer(scaffold_app, name="scaffold")
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
