@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?= dev
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 export AWS_DEFAULT_REGION ?= eu-west-1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -59,5 +60,5 @@ deploy: setup ## npx cdk deploy STAGE=dev|prod (needs AWS credentials and a boot
 clean: ## Remove build output
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
 
-bench: $(BIN)/saga ## Benchmarks (not part of make test): offline throughput vs direct handler calls
-	$(BIN)/python -m bench.offline_throughput
+bench: $(BIN)/saga ## Benchmarks, one table (not part of make test): cold start, cost, throughput, synth, test loop
+	$(BIN)/python -m bench $(BENCH_ARGS)
