@@ -62,3 +62,7 @@ clean: ## Remove build output
 
 bench: $(BIN)/saga ## Benchmarks, one table (not part of make test): cold start, cost, throughput, synth, test loop
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+stress: $(BIN)/saga ## 1,000 random failure schedules through the offline stack (not part of make test)
+	SAGAKIT_SCHEDULES=1000 $(BIN)/pytest -q tests/reliability/offline/test_failure_matrix.py \
+		-k random_failure_schedules $(PYTEST_ARGS)

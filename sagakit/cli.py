@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from sagakit.cli_graph import graph, trace
+from sagakit.cli_reliability import matrix, redrive
 from sagakit.scaffold.cli import scaffold_app
 
 __all__ = ["app"]
@@ -290,6 +291,9 @@ def asl(
 
 app.command("graph")(graph)
 app.command("trace")(trace)
+
+app.command("matrix")(matrix)
+app.command("redrive")(redrive)
 
 
 def main() -> None:

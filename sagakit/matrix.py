@@ -53,12 +53,15 @@ __all__ = [
     "ScenarioResult",
     "Violation",
     "check",
+    "deployed_definition",
     "markdown",
     "observe",
     "predict",
+    "run_injections",
     "run_matrix",
     "run_scenario",
     "scenarios",
+    "trigger_envelope",
 ]
 
 #: The transient errors a "transient, then success" scenario injects, at most.
@@ -534,10 +537,24 @@ def run_scenario(
     tag: str = "mx",
 ) -> ScenarioResult:
     """Inject the scenario's faults, run one saga through the producer and the bus, check it."""
+    return run_injections(local, saga, scenario.injections, definition, tag=tag, scenario=scenario)
+
+
+def run_injections(
+    local: LocalRuntime,
+    saga: Saga,
+    injections: Sequence[Injection],
+    definition: Mapping[str, Any],
+    *,
+    tag: str = "mx",
+    scenario: Scenario | None = None,
+) -> ScenarioResult:
+    """Run one saga with ``injections`` (any failure schedule), and check it against the model
+    and the invariant."""
     envelope, identity = trigger_envelope(saga, tag)
-    expected = predict(saga, definition, scenario.injections)
+    expected = predict(saga, definition, injections)
     started = time.monotonic()
-    for injection in scenario.injections:
+    for injection in injections:
         local.fail(injection.command, injection.kind, error=injection.error, times=injection.times)
     try:
         run = local.run(envelope, saga=saga.name)
@@ -549,7 +566,7 @@ def run_scenario(
     if observed.failed_compensation and not pending:
         pending = _chain(definition["States"], observed.failed_compensation)
     return ScenarioResult(
-        scenario=scenario,
+        scenario=scenario or Scenario(saga.name, "schedule", "schedule", FailureMode.KEEPS_FAILING, tuple(injections)),
         expected=expected,
         observed=observed,
         violations=check(saga, observed, pending),

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FailedState", "RedriveError", "Redriven", "failed_state", "redrive_offline"]
+__all__ = ["FailedState", "RedriveError", "Redriven", "failed_state", "redrive_in_place", "redrive_offline"]
 
 #: Step Functions names (state machines and executions) hold at most 80 characters.
 _NAME_LIMIT = 80
@@ -133,3 +133,13 @@ def redrive_offline(sfn: Any, execution_arn: str) -> Redriven:
     ]
     started = sfn.start_execution(stateMachineArn=derived_arn, name=f"{prefix}{len(earlier) + 1}", input=state.input)
     return Redriven(execution_arn=started["executionArn"], state_machine_arn=derived_arn, resumed_from=state.name)
+
+
+def redrive_in_place(sfn: Any, execution_arn: str) -> Redriven:
+    """Resume ``execution_arn`` with Step Functions' own ``RedriveExecution`` (AWS): the same
+    execution continues from the state it failed in. Errors are Step Functions' own, e.g.
+    ``ExecutionNotRedrivable`` past the 14 days or for an Express workflow."""
+    state = failed_state(_history(sfn, execution_arn))
+    sfn.redrive_execution(executionArn=execution_arn)
+    machine = execution_arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+    return Redriven(execution_arn=execution_arn, state_machine_arn=machine, resumed_from=state.name if state else "")
