@@ -14,7 +14,7 @@ from events.fields import (
 )
 from sagakit.runtime import CamelModel
 
-__all__ = ["MODELS", "SOURCE", "ClientOnboarded", "TenantDeleted"]
+__all__ = ["MODELS", "SOURCE", "ClientOnboarded", "ClientOnboardedChoreography", "TenantDeleted"]
 
 SOURCE: Final = "clients"
 
@@ -30,6 +30,14 @@ class ClientOnboarded(CamelModel):
     onboarded_at: Timestamp
 
 
+class ClientOnboardedChoreography(ClientOnboarded):
+    """The same onboarding, for the choreographed saga (``OnboardClientChoreographySaga``).
+
+    Its own detail-type, so that one event never starts both styles of the onboarding saga:
+    the orchestrated saga's rule matches ``ClientOnboarded`` only, this saga's rule this name only.
+    """
+
+
 class TenantDeleted(CamelModel):
     """The tenant record was removed (``deleted`` is false when there was nothing to remove)."""
 
@@ -37,4 +45,4 @@ class TenantDeleted(CamelModel):
     deleted: bool
 
 
-MODELS: Final[tuple[type[CamelModel], ...]] = (ClientOnboarded, TenantDeleted)
+MODELS: Final[tuple[type[CamelModel], ...]] = (ClientOnboarded, ClientOnboardedChoreography, TenantDeleted)

@@ -18,7 +18,7 @@ from infra.config import StageConfig
 from infra.reliability import SagaReliability
 from infra.services import SERVICE_EXTRAS, LambdaSettings, ServiceExtras, ServiceResources, pascal, retention
 from sagakit.compiler import SagaStateMachine
-from sagakit.definition import Command, Saga
+from sagakit.definition import Command, Saga, SagaStyle
 
 __all__ = ["DeployedSaga", "SagaStack"]
 
@@ -101,7 +101,8 @@ class SagaStack(Stack):
         # Every step and compensation runs under Powertools idempotency (infra/reliability.py).
         self.reliability = SagaReliability(self, "Reliability", config=config)
         for saga in sagas:
-            self._add_saga(saga, settings, removal)
+            if saga.style is SagaStyle.ORCHESTRATION:  # a choreographed saga has no state machine
+                self._add_saga(saga, settings, removal)
             self.reliability.make_idempotent(self.services[c.service].functions[c.name] for c in saga.commands())
 
     def _add_saga(self, saga: Saga, settings: LambdaSettings, removal: RemovalPolicy) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "Saga",
     "SagaDefinitionError",
     "SagaStep",
+    "SagaStyle",
     "StepKind",
     "camel_to_snake",
     "service_package",
@@ -76,6 +77,16 @@ class StepKind(StrEnum):
     """The go/no-go step: once it succeeds, the saga runs to completion."""
     RETRIABLE = "retriable"
     """Comes after the pivot; is retried until it succeeds and is never compensated."""
+
+
+class SagaStyle(StrEnum):
+    """How a saga is deployed (``Saga(style=...)``); the definition is the same either way."""
+
+    ORCHESTRATION = "orchestration"
+    """A Step Functions state machine runs the steps and the compensations (``sagakit.compiler``)."""
+    CHOREOGRAPHY = "choreography"
+    """EventBridge rules route each step's success or failure event to the next handler
+    (``sagakit.choreography``); no central coordinator."""
 
 
 def camel_to_snake(name: str) -> str:
@@ -227,6 +238,10 @@ class Saga:
     becomes the execution name, so a duplicate trigger cannot start a second saga. Without it,
     the EventBridge event id is used, which only folds exact redeliveries.
 
+    ``style`` picks how the same definition is deployed: ``"orchestration"`` (the default, a
+    Step Functions state machine) or ``"choreography"`` (EventBridge rules between the same
+    handlers; see ``sagakit.choreography``).
+
     Building a ``Saga`` validates it. ``handler_exists`` and ``event_exists`` let the caller
     check references against the project (the default checks the files on disk and the
     event registry in ``events``).
@@ -239,11 +254,16 @@ class Saga:
     version: str = "1"
     deadline_seconds: int = 3600
     description: str = ""
+    style: SagaStyle | str = SagaStyle.ORCHESTRATION
     handler_exists: Callable[[Command], bool] | None = field(default=None, compare=False, repr=False)
     event_exists: Callable[[str], bool] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps))
+        if self.style not in tuple(SagaStyle):
+            styles = ", ".join(style.value for style in SagaStyle)
+            raise _fail(self, "style", f"{self.style!r} is not a saga style (use one of: {styles})")
+        object.__setattr__(self, "style", SagaStyle(self.style))
         _validate(self)
 
     @property
@@ -327,6 +347,15 @@ def _validate(saga: Saga) -> None:
         raise _fail(saga, "steps", "a saga needs at least one step")
     if saga.deadline_seconds <= 0:
         raise _fail(saga, "deadline_seconds", "must be positive")
+    if saga.style is SagaStyle.CHOREOGRAPHY:
+        for element in saga.steps:
+            if isinstance(element, ParallelGroup):
+                raise _fail(
+                    saga,
+                    f"parallel group {element.name}",
+                    "a choreographed saga has no parallel groups yet (a join needs a coordinator); "
+                    'use style="orchestration"',
+                )
     if saga.saga_id is not None:
         fields = [f for _, f, _, _ in string.Formatter().parse(saga.saga_id) if f is not None]
         if not fields or any(not f.isidentifier() for f in fields):

@@ -9,6 +9,15 @@ Delivery is synchronous, so ``put_events`` returns once the rule's targets have 
 the CLI sees the saga started. A Lambda target that fails is retried twice, as an asynchronous
 invocation is, and then goes to the target's dead-letter queue, as on AWS: nothing is dropped.
 
+Targets of a choreography rule (their input carries a ``choreography`` route) publish the events
+that trigger the next targets. Delivered inside one another, a saga would nest every step in the
+previous one's call stack; instead they are *queued*: a delivery made while one is running waits
+for it to return, and the first one drains the queue in order (first in, first out), so
+``put_events`` still returns with the saga at rest. ``hold`` parks matching queued deliveries
+instead, and ``release`` runs them later, in the order of ``held`` (tests reorder and duplicate
+events that way). Input transformers are applied as EventBridge does (moto's
+``EventTemplateParser``).
+
 The router also applies the PutEvents size limit, which moto 5.2.5 does not check (second seam:
 ``moto.events.models.EventsBackend.put_events``): a request whose entries add up to more than
 ``PUT_EVENTS_MAX_BYTES`` is refused whole, before any rule sees it.
@@ -18,7 +27,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +74,34 @@ class Delivery:
     ok: bool
     response: Any
     dead_lettered: bool = False
+    payload: Any = None
+    """What the target received, after input transformation (parsed JSON)."""
+    attempts: int = 1
+    started: float = 0.0
+    """``time.time()`` when the first attempt started."""
+    duration_ms: float = 0.0
+
+
+@dataclass
+class QueuedDelivery:
+    """A delivery to a Lambda target that waits its turn (or is held)."""
+
+    rule: Any
+    target: dict[str, Any]
+    arn: Any
+    payload: str
+    event: dict[str, Any]
+
+
+def choreography_target(target: dict[str, Any]) -> bool:
+    """Whether ``target`` is a choreography rule's (its input carries a choreography route)."""
+    from sagakit.runtime.choreography import ROUTE_KEY
+
+    template = str((target.get("InputTransformer") or {}).get("InputTemplate", ""))
+    return template.startswith(f'{{"{ROUTE_KEY}":')
+
+
+_draining = threading.local()
 
 
 @dataclass
@@ -69,6 +109,10 @@ class EventRouter:
     """Delivers rule matches to Lambda and Step Functions targets in moto."""
 
     deliveries: list[Delivery] = field(default_factory=list)
+    queued: Callable[[dict[str, Any]], bool] = choreography_target
+    """Which Lambda targets are queued rather than delivered inside the current delivery."""
+    held: list[QueuedDelivery] = field(default_factory=list)
+    _hold: Callable[[QueuedDelivery], bool] | None = None
     _original: Any = None
     _original_put_events: Any = None
     _swap_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -119,15 +163,47 @@ class EventRouter:
         """Hand ``event`` to ``rule``'s Lambda and Step Functions targets, if it matches."""
         if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):
             return
+        if getattr(rule, "scheduled_expression", None):
+            return  # a schedule rule has no pattern, which moto's matcher takes for "every event"
         from moto.utilities.arns import parse_arn
 
         for target in rule.targets:
             arn = parse_arn(target["Arn"])
             payload = _target_input(target, event)
-            if arn.service == "lambda":
+            if arn.service == "lambda" and self.queued(target):
+                self._drain([QueuedDelivery(rule, target, arn, payload, event)])
+            elif arn.service == "lambda":
                 self._to_lambda(rule, target, arn, payload, event)
             elif arn.service == "states":
                 self._to_state_machine(rule, target, arn, payload, event)
+
+    def hold(self, matches: Callable[[QueuedDelivery], bool]) -> None:
+        """Park queued deliveries that ``matches`` in ``held`` instead of running them."""
+        self._hold = matches
+
+    def release(self) -> None:
+        """Stop holding, and run the held deliveries in the order of ``held``."""
+        jobs, self.held, self._hold = list(self.held), [], None
+        self._drain(jobs)
+
+    def _drain(self, jobs: list[QueuedDelivery]) -> None:
+        """Queue ``jobs``; unless a delivery is already running on this thread, run the queue."""
+        if self._hold is not None:
+            kept: list[QueuedDelivery] = []
+            for job in jobs:
+                (self.held if self._hold(job) else kept).append(job)
+            jobs = kept
+        queue: deque[QueuedDelivery] | None = getattr(_draining, "queue", None)
+        if queue is not None:
+            queue.extend(jobs)
+            return
+        _draining.queue = queue = deque(jobs)
+        try:
+            while queue:
+                job = queue.popleft()
+                self._to_lambda(job.rule, job.target, job.arn, job.payload, job.event)
+        finally:
+            _draining.queue = None
 
     def _to_lambda(self, rule: Any, target: dict[str, Any], arn: Any, payload: str, event: dict[str, Any]) -> None:
         from moto.awslambda.models import lambda_backends
@@ -136,14 +212,26 @@ class EventRouter:
         function = backend.get_function(target["Arn"])
         body: Any = None
         ok = False
-        for _ in range(_ASYNC_ATTEMPTS):
+        started, clock = time.time(), time.monotonic()
+        attempts = 0
+        while not ok and attempts < _ASYNC_ATTEMPTS:
+            attempts += 1
             headers: dict[str, str] = {}
             body = function.invoke(payload, {"x-amz-invocation-type": "RequestResponse"}, headers)
             ok = "x-amz-function-error" not in headers
-            if ok:
-                break
         response = _json_or_text(body)
-        delivery = Delivery(rule.name, target["Arn"], event["detail-type"], event["id"], ok, response)
+        delivery = Delivery(
+            rule.name,
+            target["Arn"],
+            event["detail-type"],
+            event["id"],
+            ok,
+            response,
+            payload=_json_or_text(payload),
+            attempts=attempts,
+            started=started,
+            duration_ms=(time.monotonic() - clock) * 1000,
+        )
         if not ok:
             delivery.dead_lettered = self._dead_letter(target, event, response)
         self.deliveries.append(delivery)
@@ -185,6 +273,16 @@ def _service(target: dict[str, Any]) -> str:
 def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
     if "Input" in target:
         return str(target["Input"])
+    if "InputTransformer" in target:
+        from moto.events.utils import EventTemplateParser
+
+        transformer = target["InputTransformer"]
+        transformed = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap") or {},
+            event=event,  # type: ignore[arg-type]
+        )
+        return json.dumps(transformed)
     if "InputPath" in target:
         raise NotImplementedError("InputPath targets are not delivered offline")
     return json.dumps(event)

@@ -204,7 +204,10 @@ class LambdaRouter:
         fault = self._take_fault(command)
         payload: Any
         logs = ""
-        if fault is not None and fault.kind is not FaultKind.CRASH_AFTER_WRITE:
+        if fault is not None and fault.kind is FaultKind.BUSINESS and _choreographed(event):
+            # The handler raises the error inside the choreography adapter, which reports it.
+            payload, errored, logs = self._run_handler(fn, event, raising=fault)
+        elif fault is not None and fault.kind is not FaultKind.CRASH_AFTER_WRITE:
             payload, errored = _fault_payload(fault), True
         else:
             payload, errored, logs = self._run_handler(fn, event)
@@ -230,7 +233,7 @@ class LambdaRouter:
             observer(record)
         return body, errored, logs
 
-    def _run_handler(self, fn: Any, event: Any) -> tuple[Any, bool, str]:
+    def _run_handler(self, fn: Any, event: Any, *, raising: Fault | None = None) -> tuple[Any, bool, str]:
         asset = self._asset_of(fn)
         module_name, _, attribute = str(fn.handler).rpartition(".")
         buffer = io.StringIO()
@@ -240,6 +243,8 @@ class LambdaRouter:
                 if str(asset) not in sys.path:
                     sys.path.insert(0, str(asset))
                 handler = getattr(importlib.import_module(module_name), attribute)
+                if raising is not None:
+                    handler = _choreographed_failure(raising)
                 context = _LambdaContext(fn, time.monotonic() + timeout)
                 return handler(event, context), False, buffer.getvalue()
             except Exception as error:  # every handler failure becomes Lambda's error payload
@@ -301,6 +306,26 @@ class LambdaRouter:
 def _command_of(fn: Any) -> str:
     """The command a function runs: the last part of its name (``sagakit-dev-SetupBilling``)."""
     return str(fn.function_name).rsplit("-", 1)[-1]
+
+
+def _choreographed(event: Any) -> bool:
+    from sagakit.runtime.choreography import is_choreographed
+
+    return is_choreographed(event)
+
+
+def _choreographed_failure(fault: Fault) -> Callable[[Any, Any], Any]:
+    """A handler whose logic raises ``fault.error``, run by the choreography adapter: on AWS the
+    adapter sees a business error raised by the handler, so it does here (it is not the
+    platform's failure that a state machine's Catch sees)."""
+    from sagakit.runtime.choreography import handle
+
+    error = type(fault.error, (Exception,), {})
+
+    def logic(command: Any, context: Any) -> Any:
+        raise error(f"injected {fault.kind.value} fault in {fault.command}")
+
+    return lambda event, context: handle(event, context, logic)
 
 
 def _fault_payload(fault: Fault) -> dict[str, Any]:

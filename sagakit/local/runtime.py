@@ -283,9 +283,15 @@ class LocalRuntime:
 
         With ``via_producer`` the trigger's detail goes to its producer's function
         (``OnboardClient`` for ``ClientOnboarded``), which records the tenant and publishes the
-        event, as in production; otherwise the event is put on the bus as it is.
+        event, as in production; otherwise the event is put on the bus as it is. A choreographed
+        saga has no execution: its run is read from its instance record and the events its rules
+        delivered (``sagakit.local.choreography``).
         """
         saga_name = saga or self.saga_for(envelope["detail-type"])
+        from sagakit.local import choreography
+
+        if choreography.is_choreographed_saga(saga_name):
+            return choreography.run(self, envelope, saga_name, timeout=timeout)
         before = set(self.execution_arns(saga_name))
         producer = _PRODUCERS.get(envelope["detail-type"])
         if via_producer and producer is not None and producer in self.deployed.functions:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from sagakit.runtime import choreography
 from sagakit.runtime.errors import BusinessError, InvalidCommand, TransientError, describe_validation_error
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ def saga_handler(*, service: str, command: type[C]) -> Callable[[Callable[[C], B
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             if not built:
                 built.append(_build(service, command, logic))
+            if choreography.is_choreographed(event):  # a choreography rule's input, not a state machine's
+                return choreography.handle(event, context, built[0])
             return built[0](event, context)
 
         return handler

@@ -307,12 +307,19 @@ def _iso(epoch_ms: int | None) -> str | None:
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Lambda entry point: a status change from Step Functions, or a step event from the bus."""
+    """Lambda entry point: a status change from Step Functions, a step event from the bus, or a
+    choreographed saga's route (its end, the deadline sweep: ``sagakit.runtime.choreography``)."""
     from aws_lambda_powertools import Logger, Metrics
+
+    from sagakit.runtime import choreography
 
     logger = Logger(service="saga-lifecycle")
     metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Sagas"), service="saga-lifecycle")
     lifecycle = _Lifecycle(load_settings(LifecycleSettings), metrics, logger)
+    if choreography.is_choreographed(event):  # a choreographed saga's end, or the deadline sweep
+        answer = choreography.on_lifecycle_route(event, lifecycle)
+        metrics.flush_metrics(raise_on_empty_metrics=False)
+        return answer
     detail_type = event.get("detail-type")
     detail = event.get("detail") or {}
     logger.set_correlation_id(detail.get("sagaId") or detail.get("name"))

@@ -47,7 +47,7 @@ def task_payload(
     from sagakit.matrix import deployed_definition
     from statemachines import all_sagas
 
-    saga = next(s for s in all_sagas() if state in {c.name for c in s.commands()})
+    saga = next(s for s in all_sagas() if s.style == "orchestration" and state in {c.name for c in s.commands()})
     saga_input = {
         "saga": {"id": saga_id, "name": saga.name, "version": saga.version},
         "input": detail,
