@@ -52,6 +52,8 @@ def matrix(
         runtime = LocalRuntime(stage=stage, fast=True)
         runtime.start()
     try:
+        if saga not in runtime.deployed.state_machines:
+            raise _fail(f"{saga} has no state machine to inject failures into (only orchestrated sagas do)")
         with console.status(f"running {saga}'s failure matrix..."):
             report = run_matrix(runtime, definition)
     finally:
