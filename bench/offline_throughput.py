@@ -2,6 +2,7 @@
 called directly in order on the same moto backend, measured in one run.
 
     .venv/bin/python -m bench.offline_throughput [--sagas 100] [--concurrent 50] [--assembly DIR]
+    .venv/bin/python -m bench.offline_throughput --profile 20   # yappi, every thread, then exit
 
 The runtime path is the whole thing a user runs: ``put_events`` on the bus, the rule, the
 starter, the named execution, moto's ASL interpreter, three Lambda invocations through the
@@ -145,6 +146,34 @@ def measure(sagas: int, concurrent: int, repeats: int = 3, assembly_dir: Path | 
 BENCH = "offline throughput"
 
 
+def profile(sagas: int, assembly_dir: Path | None, top: int = 45) -> str:
+    """``sagas`` sequential sagas through the runtime under yappi (wall clock, every thread:
+    the interpreter runs each execution in a thread of its own); the top functions by
+    cumulative and by own time, per saga."""
+    import yappi
+
+    lines: list[str] = []
+    with cloud_assembly(assembly_dir) as assembly, LocalRuntime(assembly=assembly, fast=True) as local:
+        through_runtime(local, 5, "warm")
+        yappi.set_clock_type("wall")
+        yappi.start(builtins=False)
+        elapsed = through_runtime(local, sagas, "prof")
+        yappi.stop()
+    stats = yappi.get_func_stats()
+    lines.append(f"{sagas} sagas in {elapsed:.2f} s under yappi; ms per saga, cumulative then own:")
+    for key in ("ttot", "tsub"):
+        stats.sort(key, "desc")
+        lines.append(f"-- by {'cumulative' if key == 'ttot' else 'own'} time --")
+        for stat in list(stats)[:top]:
+            where = str(stat.module).split("site-packages/")[-1]
+            lines.append(
+                f"{stat.ttot / sagas * 1000:9.2f} {stat.tsub / sagas * 1000:9.2f} {stat.ncall / sagas:7.1f}  "
+                f"{where}:{stat.lineno} {stat.name}"
+            )
+    yappi.clear_stats()
+    return "\n".join(lines)
+
+
 def rows(figures: dict[str, float]) -> list[Row]:
     """The figures as table rows, with their goals."""
     runs = f"{figures['sagas']:.0f} sequential sagas, median of {figures['repeats']:.0f}"
@@ -173,7 +202,11 @@ def main() -> None:
     arguments.add_argument("--concurrent", type=int, default=50, help="sagas started at once")
     arguments.add_argument("--repeats", type=int, default=3, help="measurements of each path (median)")
     arguments.add_argument("--assembly", type=Path, help="a cloud assembly folder to reuse (synthesized if empty)")
+    arguments.add_argument("--profile", type=int, metavar="SAGAS", help="profile SAGAS sagas with yappi instead")
     args = arguments.parse_args()
+    if args.profile:
+        print(profile(args.profile, args.assembly))
+        return
     figures = measure(args.sagas, args.concurrent, args.repeats, args.assembly)
     emit(
         rows(figures),
