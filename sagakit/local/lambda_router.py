@@ -240,8 +240,7 @@ class LambdaRouter:
         timeout = float(fn.timeout or 3)
         with self._lock, self._environment(fn), self._captured(buffer):
             try:
-                if str(asset) not in sys.path:
-                    sys.path.insert(0, str(asset))
+                _mount(asset)
                 handler = getattr(importlib.import_module(module_name), attribute)
                 if raising is not None:
                     handler = _choreographed_failure(raising)
@@ -301,6 +300,26 @@ class LambdaRouter:
         finally:
             if stdout is not None:
                 stdout.local.buffer = previous
+
+
+def _mount(asset: Path) -> None:
+    """Make ``asset``'s packages importable in this process.
+
+    Every service's asset has its own ``functions/`` with only its service in it. Python binds a
+    package to the first folder it was imported from, so after ``functions`` came from the
+    billing asset, ``functions.clients`` would not be found in the clients asset. Each package
+    already imported gets the asset's folder added to its ``__path__``, the way a namespace
+    package spans folders.
+    """
+    if str(asset) not in sys.path:
+        sys.path.insert(0, str(asset))
+    for package_init in asset.rglob("__init__.py"):
+        folder = package_init.parent
+        name = ".".join(folder.relative_to(asset).parts)
+        package = sys.modules.get(name)
+        search = getattr(package, "__path__", None)
+        if search is not None and str(folder) not in search:
+            search.append(str(folder))
 
 
 def _command_of(fn: Any) -> str:
