@@ -124,6 +124,7 @@ class Expectation:
     holding: tuple[str, ...] = ()
     """Services that hold a record the saga's steps wrote and nothing removed."""
     orphans: tuple[str, ...] = ()
+    """Of ``holding``, what no compensation still to run would remove."""
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,9 @@ def predict(saga: Saga, definition: Mapping[str, Any], injections: Iterable[Inje
         if catcher is None:
             if name in compensations:
                 pending = _chain(states, name)
+                held = tuple(sorted(s for s, present in holding.items() if present))
+                # What even a redrive (running the pending compensations) would not remove
+                unowned = tuple(s for s in held if s not in {services[p] for p in pending})
                 return Expectation(
                     outcome="COMPENSATION_FAILED",
                     failed_step=failed_step,
@@ -367,7 +371,8 @@ def predict(saga: Saga, definition: Mapping[str, Any], injections: Iterable[Inje
                     compensations=tuple(completed),
                     failed_compensation=name,
                     pending=pending,
-                    holding=tuple(sorted(s for s, held in holding.items() if held)),
+                    holding=held,
+                    orphans=unowned,
                 )
             return _ended("FAILED", name, outcome, completed, holding)
         if failed_step is None:

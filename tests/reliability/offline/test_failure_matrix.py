@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sagakit.local import FaultKind, LocalRuntime
@@ -138,6 +138,14 @@ def schedules(draw: st.DrawFn) -> list[Injection]:
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(schedule=schedules())
+# Found by make stress: the known gap under a compensation that keeps failing; a redrive of the
+# pending DeleteTenant would not remove the workspace either, so the model names it an orphan
+@example(
+    schedule=[
+        Injection("CreateWorkspace", FaultKind.CRASH_AFTER_WRITE, 4),
+        Injection("DeleteTenant", FaultKind.TRANSIENT, 6),
+    ]
+)
 def test_random_failure_schedules_end_as_modelled_and_leave_no_orphans(
     local: LocalRuntime, definition: dict[str, Any], schedule: list[Injection]
 ) -> None:
