@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
@@ -141,11 +142,16 @@ class SagaStack(Stack):
                 "SAGA_VERSION": saga.version,
                 "SAGA_TRIGGER": saga.trigger,
                 "SAGA_ID_TEMPLATE": saga.saga_id or "",
-                "STATE_MACHINE_ARN": machine.state_machine.state_machine_arn,
+                # The alias, not the state machine: executions run the published version.
+                "STATE_MACHINE_ARN": machine.alias_arn,
                 "DEAD_LETTER_QUEUE_URL": dead_letters.queue_url,
             },
         )
-        machine.state_machine.grant_start_execution(starter)
+        # An alias ARN in the policy allows starting executions on that alias only (Step
+        # Functions docs, "IAM permissions for versions and aliases").
+        iam.Grant.add_to_principal(
+            grantee=starter, actions=["states:StartExecution"], resource_arns=[machine.alias_arn]
+        )
         dead_letters.grant_send_messages(starter)
         # Async invocations that still fail after Lambda's own retries are kept, not dropped.
         lambda_.EventInvokeConfig(

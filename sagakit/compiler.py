@@ -14,6 +14,9 @@ Shape of the output, for a saga ``A -> B -> C`` where B fails::
   compensation* rather than being caught: that is the COMPENSATION_FAILED outcome, and Step
   Functions redrive resumes from exactly that state.
 * The happy path has no Pass or Choice state: one transition per task.
+* Executions start on an alias (``live``) that points at a published version. A deploy that
+  changes the machine changes its revision id, which publishes a new version (stamped with
+  ``Saga.version``) and moves the alias to it.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from constructs import Construct
 
 from sagakit.definition import Command, ParallelGroup, RetryPolicy, Saga, SagaStep, StepKind
 
-__all__ = ["COMPENSATION_RETRY", "FAILED_STATE", "SagaStateMachine"]
+__all__ = ["ALIAS_NAME", "COMPENSATION_RETRY", "FAILED_STATE", "SagaStateMachine"]
 
 FAILED_STATE = "SagaFailed"
 #: Compensations must eventually succeed: retry everything, patiently, before parking the saga.
@@ -39,6 +42,8 @@ COMPENSATION_RETRY = RetryPolicy(
 )
 METADATA_COMMAND = "sagakit:command"
 METADATA_SAGA = "sagakit:saga"
+#: The alias executions start on (``<state machine ARN>:live``).
+ALIAS_NAME = "live"
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,8 @@ class SagaStateMachine(Construct):
     log_retention:
         Retention of the execution log group (logging level ALL, with execution data).
     removal_policy:
-        What happens to the log group when the stack is deleted.
+        What happens to the log group when the stack is deleted, and to a published version
+        when a deploy replaces it (RETAIN keeps old versions to roll the alias back to).
     state_machine_name:
         Physical name; the offline runtime and the CLI find the saga by it.
 
@@ -68,6 +74,12 @@ class SagaStateMachine(Construct):
     ----------
     state_machine:
         The ``sfn.StateMachine``; its role may invoke only ``functions``.
+    version:
+        The version this deploy published, described ``<saga> v<Saga.version>``.
+    alias:
+        The alias executions start on; it routes every execution to ``version``.
+    alias_arn:
+        ``<state machine ARN>:live``: what starters pass to ``StartExecution``.
     """
 
     def __init__(
@@ -113,6 +125,38 @@ class SagaStateMachine(Construct):
         cfn = self.state_machine.node.default_child
         assert isinstance(cfn, sfn.CfnStateMachine)
         cfn.add_metadata(METADATA_SAGA, saga.name)
+        self._publish(removal_policy)
+
+    def _publish(self, removal_policy: RemovalPolicy) -> None:
+        """A version of the current revision, and the alias executions start on.
+
+        The version is published from the revision id: an unchanged machine keeps its version,
+        a changed one replaces the resource, which publishes a new version and moves the alias.
+        """
+        self.version = sfn.CfnStateMachineVersion(
+            self,
+            "Version",
+            state_machine_arn=self.state_machine.state_machine_arn,
+            state_machine_revision_id=self.state_machine.state_machine_revision_id,
+            description=f"{self.saga.name} v{self.saga.version}",
+        )
+        # Retained, a replaced version is one the alias can be rolled back to (and cfn-lint
+        # W3011 wants the deletion policy to match the update-replace policy).
+        self.version.apply_removal_policy(removal_policy)
+        self.alias = sfn.CfnStateMachineAlias(
+            self,
+            "Alias",
+            name=ALIAS_NAME,
+            description=f"{self.saga.name}: the published version executions start on",
+            routing_configuration=[
+                sfn.CfnStateMachineAlias.RoutingConfigurationVersionProperty(
+                    state_machine_version_arn=self.version.attr_arn, weight=100
+                )
+            ],
+        )
+        for resource in (self.version, self.alias):
+            resource.add_metadata(METADATA_SAGA, self.saga.name)
+        self.alias_arn: str = self.alias.attr_arn
 
     # -- compilation -------------------------------------------------------------------------
 

@@ -12,6 +12,14 @@ This is the offline equivalent of ``cdk deploy``: the same template and the same
 4. moto's CloudFormation does not register state machines with the backend that executes ASL,
    so each ``AWS::StepFunctions::StateMachine`` is created again there, with its
    ``DefinitionString`` resolved against the stack's physical resources.
+5. moto's CloudFormation cannot create ``AWS::StepFunctions::StateMachineVersion`` or
+   ``StateMachineAlias``: they are left out of the template, every reference to an alias
+   becomes its ARN (``<state machine ARN>:<name>``), and the version and alias are made through
+   the Step Functions backend's own API (``publish=True``, ``create_state_machine_alias``).
+   moto 5.2.5 resolves a version ARN in ``StartExecution`` but not an alias ARN, so the
+   backend's ``start_execution`` is told to run an alias's executions on its state machine
+   (the published version is that machine's current definition); they are listed under it,
+   as the offline runtime and ``saga local serve`` users look for them.
 """
 
 from __future__ import annotations
@@ -56,6 +64,8 @@ class Deployment:
     """Function name per command."""
     queues: dict[str, str] = field(default_factory=dict)
     """Queue URL per queue name."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Alias ARN (what the starter starts executions on) per saga name."""
     bus_name: str = ""
 
 
@@ -87,18 +97,72 @@ def load_assembly(directory: Path, stack_name: str) -> Assembly:
     return Assembly(directory=directory, stack_name=stack_name, template=template, assets=assets)
 
 
+_VERSION = "AWS::StepFunctions::StateMachineVersion"
+_ALIAS = "AWS::StepFunctions::StateMachineAlias"
+
+
+@dataclass(frozen=True)
+class _Alias:
+    """A state-machine alias of the template, and the version it routes to."""
+
+    machine: str
+    """Logical id of the state machine."""
+    name: str
+    description: str | None
+    version_description: str | None
+
+
+def _aliases(template: dict[str, Any]) -> dict[str, _Alias]:
+    """Every ``StateMachineAlias`` by logical id (one version at 100%, as the compiler makes)."""
+    resources = template["Resources"]
+    found: dict[str, _Alias] = {}
+    for logical, resource in resources.items():
+        if resource["Type"] != _ALIAS:
+            continue
+        properties = resource["Properties"]
+        (route,) = properties["RoutingConfiguration"]
+        version = resources[_logical_of(route["StateMachineVersionArn"])]["Properties"]
+        found[logical] = _Alias(
+            machine=_logical_of(version["StateMachineArn"]),
+            name=properties["Name"],
+            description=properties.get("Description"),
+            version_description=version.get("Description"),
+        )
+    return found
+
+
+def _logical_of(reference: dict[str, Any]) -> str:
+    """The logical id in ``{"Ref": id}`` or ``{"Fn::GetAtt": [id, "Arn"]}``."""
+    if "Ref" in reference:
+        return str(reference["Ref"])
+    return str(reference["Fn::GetAtt"][0])
+
+
 def moto_template(template: dict[str, Any]) -> dict[str, Any]:
-    """The template without the bootstrap-version check, and with every ``Ref`` to an event bus
-    replaced by the bus name, which is what ``Ref`` returns on AWS. moto's CloudFormation
-    resolves that ``Ref`` to an object, and a rule on it fails to create
-    (``'EventBus' object has no attribute 'split'``; see shared/ENVIRONMENT.md)."""
+    """The template as moto's CloudFormation can create it.
+
+    - Without the bootstrap-version check.
+    - Every ``Ref`` to an event bus replaced by the bus name, which is what ``Ref`` returns on
+      AWS. moto's CloudFormation resolves that ``Ref`` to an object, and a rule on it fails to
+      create (``'EventBus' object has no attribute 'split'``; see shared/ENVIRONMENT.md).
+    - Without state-machine versions and aliases, which moto's CloudFormation cannot create;
+      every reference to an alias becomes its ARN, ``<state machine ARN>:<name>``.
+    """
     result = copy.deepcopy(template)
-    bus_names = {
+    refs: dict[str, Any] = {
         logical: resource["Properties"]["Name"]
         for logical, resource in result["Resources"].items()
         if resource["Type"] == "AWS::Events::EventBus"
     }
-    result["Resources"] = _inline_refs(result["Resources"], bus_names)
+    arns: dict[str, Any] = {}
+    for logical, alias in _aliases(result).items():
+        refs[logical] = arns[logical] = {"Fn::Join": ["", [{"Ref": alias.machine}, f":{alias.name}"]]}
+    removed = {logical for logical, resource in result["Resources"].items() if resource["Type"] in (_VERSION, _ALIAS)}
+    result["Resources"] = {
+        logical: _inline_refs(resource, refs, arns)
+        for logical, resource in result["Resources"].items()
+        if logical not in removed
+    }
     result.get("Parameters", {}).pop("BootstrapVersion", None)
     rules = result.get("Rules", {})
     rules.pop("CheckBootstrapVersion", None)
@@ -107,13 +171,18 @@ def moto_template(template: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _inline_refs(value: Any, names: dict[str, str]) -> Any:
+def _inline_refs(value: Any, refs: dict[str, Any], arns: dict[str, Any]) -> Any:
+    """``value`` with each ``Ref`` to a logical id of ``refs``, and each ``Fn::GetAtt [id, Arn]``
+    to one of ``arns``, replaced by the value given there."""
     if isinstance(value, dict):
-        if set(value) == {"Ref"} and value["Ref"] in names:
-            return names[value["Ref"]]
-        return {key: _inline_refs(item, names) for key, item in value.items()}
+        if set(value) == {"Ref"} and value["Ref"] in refs:
+            return refs[value["Ref"]]
+        get_att = value.get("Fn::GetAtt") if set(value) == {"Fn::GetAtt"} else None
+        if get_att is not None and get_att[0] in arns and get_att[1] == "Arn":
+            return arns[get_att[0]]
+        return {key: _inline_refs(item, refs, arns) for key, item in value.items()}
     if isinstance(value, list):
-        return [_inline_refs(item, names) for item in value]
+        return [_inline_refs(item, refs, arns) for item in value]
     return value
 
 
@@ -156,6 +225,8 @@ def deploy(assembly: Assembly, *, account: str, region: str) -> Deployment:
     deployment = Deployment(stack_name=assembly.stack_name, stack_id=stack_id, physical=physical)
 
     sfn_backend = get_backend(account, region)
+    aliases = _aliases(assembly.template)
+    machines: dict[str, Any] = {}
     for logical, resource in assembly.template["Resources"].items():
         properties = resource.get("Properties", {})
         kind = resource["Type"]
@@ -166,7 +237,15 @@ def deploy(assembly: Assembly, *, account: str, region: str) -> Deployment:
             for existing in list(sfn_backend.state_machines):
                 if existing.name == name:
                     sfn_backend.state_machines.remove(existing)
-            machine = sfn_backend.create_state_machine(name=name, definition=definition, roleArn=role_arn)
+            published = [alias for alias in aliases.values() if alias.machine == logical]
+            machine = sfn_backend.create_state_machine(
+                name=name,
+                definition=definition,
+                roleArn=role_arn,
+                publish=bool(published),
+                version_description=published[0].version_description if published else None,
+            )
+            machines[logical] = machine
             saga = resource.get("Metadata", {}).get("sagakit:saga", name)
             deployment.state_machines[saga] = machine.arn
         elif kind == "AWS::DynamoDB::Table":
@@ -179,7 +258,41 @@ def deploy(assembly: Assembly, *, account: str, region: str) -> Deployment:
             deployment.queues[properties.get("QueueName", logical)] = physical[logical]
         elif kind == "AWS::Events::EventBus":
             deployment.bus_name = properties["Name"]
+
+    routes: dict[str, str] = {}
+    for logical, alias in aliases.items():
+        machine = machines[alias.machine]
+        made = sfn_backend.create_state_machine_alias(
+            name=alias.name,
+            routing_configuration=[{"stateMachineVersionArn": machine.latest_version.arn, "weight": 100}],
+            description=alias.description,
+        )
+        routes[made.arn] = machine.arn
+        saga = assembly.template["Resources"][logical].get("Metadata", {}).get("sagakit:saga", alias.name)
+        deployment.aliases[saga] = made.arn
+    _start_aliases_on_their_machine(sfn_backend, routes)
     return deployment
+
+
+def _start_aliases_on_their_machine(backend: Any, routes: dict[str, str]) -> None:
+    """Make ``backend.start_execution`` accept the alias ARNs of ``routes`` (alias -> machine).
+
+    moto 5.2.5's ``describe_state_machine`` resolves ``<machine>:<version number>`` but not
+    ``<machine>:<alias>``, so a StartExecution on an alias fails with StateMachineDoesNotExist
+    (tests/infra/test_offline_alias.py keeps a canary on that). The wrapper lives on this backend
+    instance only, and goes with it when moto resets its backends.
+    """
+    known: dict[str, str] | None = getattr(backend, "_sagakit_alias_routes", None)
+    if known is None:
+        known = {}
+        original = backend.start_execution
+
+        def start_execution(state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+            return original(known.get(state_machine_arn, state_machine_arn), *args, **kwargs)
+
+        backend.start_execution = start_execution
+        backend._sagakit_alias_routes = known
+    known.update(routes)
 
 
 def _service_of_table(table_name: str) -> str:

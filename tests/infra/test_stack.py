@@ -143,8 +143,9 @@ def test_client_onboarded_on_the_bus_invokes_the_starter_with_a_dead_letter_queu
     )
 
 
-def test_the_starter_names_the_execution_after_the_client(dev: Synthesized) -> None:
-    machine = logical_id(dev.raw, "AWS::StepFunctions::StateMachine", StateMachineName="sagakit-dev-OnboardClientSaga")
+def test_the_starter_names_the_execution_after_the_client_and_starts_it_on_the_alias(dev: Synthesized) -> None:
+    # The alias, never the bare state machine: executions run the published version
+    alias = logical_id(dev.raw, "AWS::StepFunctions::StateMachineAlias", Name="live")
 
     dev.template.has_resource_properties(
         "AWS::Lambda::Function",
@@ -152,7 +153,7 @@ def test_the_starter_names_the_execution_after_the_client(dev: Synthesized) -> N
             "FunctionName": STARTER,
             "Environment": {
                 "Variables": Match.object_like(
-                    {"STATE_MACHINE_ARN": {"Ref": machine}, "SAGA_ID_TEMPLATE": "onboard-{clientId}"}
+                    {"STATE_MACHINE_ARN": {"Fn::GetAtt": [alias, "Arn"]}, "SAGA_ID_TEMPLATE": "onboard-{clientId}"}
                 )
             },
         },
