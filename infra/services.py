@@ -1,7 +1,10 @@
 """Services: one DynamoDB table each, and one Lambda function per command handler.
 
 A service is found from the sagas that name it; ``SERVICE_EXTRAS`` adds what a saga definition
-cannot say (handlers outside any saga, publishing rights, settings).
+cannot say (handlers outside any saga, which commands publish events, settings).
+
+Every function has a role of its own that starts empty: it may write to its own log group,
+and the stack grants the rest where the pieces meet (its table, the bus, a state machine).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass, field
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -19,9 +23,13 @@ from infra.assets import service_code
 from infra.config import StageConfig
 from sagakit.definition import Command, service_package
 
-__all__ = ["SERVICE_EXTRAS", "LambdaSettings", "ServiceExtras", "ServiceResources", "pascal"]
+__all__ = ["SERVICE_EXTRAS", "TABLE_ACTIONS", "LambdaSettings", "ServiceExtras", "ServiceResources", "pascal"]
 
 PARTITION_KEY = "clientId"
+#: Everything ``functions.shared.dal.SagaRecords`` does to a service's table: ``claim``
+#: (PutItem, conditional), ``release`` (DeleteItem, conditional) and ``get`` (GetItem).
+#: tests/infra/test_least_privilege.py reads the dal's boto3 calls and fails if they differ.
+TABLE_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem")
 
 
 @dataclass(frozen=True)
@@ -29,13 +37,21 @@ class ServiceExtras:
     """What the stack needs to know about a service beyond the sagas that use it."""
 
     commands: tuple[Command, ...] = ()
-    publishes_events: bool = False
+    publishers: frozenset[str] = frozenset()
+    """Commands that put events on the bus: only they get ``EVENT_BUS_NAME`` and ``events:PutEvents``."""
     environment: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def publishes_events(self) -> bool:
+        """Whether any of the service's commands publishes events."""
+        return bool(self.publishers)
 
 
 SERVICE_EXTRAS: dict[str, ServiceExtras] = {
     # The producer of ClientOnboarded: records the tenant, then publishes the event.
-    "clients": ServiceExtras(commands=(Command("OnboardClient", service="clients"),), publishes_events=True),
+    "clients": ServiceExtras(
+        commands=(Command("OnboardClient", service="clients"),), publishers=frozenset({"OnboardClient"})
+    ),
 }
 
 
@@ -64,18 +80,29 @@ class LambdaSettings:
         service: str,
         description: str,
     ) -> lambda_.Function:
-        """A function with the stack's defaults: arm64, X-Ray active, JSON logs with retention."""
+        """A function with the stack's defaults: arm64, X-Ray active, JSON logs with retention,
+        and a role of its own that may only write to its log group (and send traces)."""
         log_group = logs.LogGroup(
             scope,
             f"{construct_id}Logs",
             retention=retention(self.config.log_retention_days),
             removal_policy=RemovalPolicy.RETAIN if self.config.retain_data else RemovalPolicy.DESTROY,
         )
-        return lambda_.Function(
+        # Not the AWSLambdaBasicExecutionRole managed policy: it allows writing to every log
+        # group in the account (logs:CreateLogGroup and PutLogEvents on *).
+        role = iam.Role(
+            scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{self.config.prefix}-{name}: its own log group, then what the stack grants",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
             scope,
             construct_id,
             function_name=f"{self.config.prefix}-{name}",
             description=description,
+            role=role,
             runtime=self.runtime,
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
@@ -95,6 +122,7 @@ class LambdaSettings:
                 **environment,
             },
         )
+        return function
 
 
 _RETENTION = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -17,7 +18,15 @@ from events import contract
 from infra.assets import service_code
 from infra.config import StageConfig
 from infra.reliability import SagaReliability
-from infra.services import SERVICE_EXTRAS, LambdaSettings, ServiceExtras, ServiceResources, pascal, retention
+from infra.services import (
+    SERVICE_EXTRAS,
+    TABLE_ACTIONS,
+    LambdaSettings,
+    ServiceExtras,
+    ServiceResources,
+    pascal,
+    retention,
+)
 from sagakit.compiler import SagaStateMachine
 from sagakit.definition import Command, Saga, SagaStyle
 
@@ -80,8 +89,6 @@ class SagaStack(Stack):
         for service in sorted(commands):
             extras = SERVICE_EXTRAS.get(service, ServiceExtras())
             environment = dict(extras.environment)
-            if extras.publishes_events:
-                environment["EVENT_BUS_NAME"] = self.bus.event_bus_name
             if service == "notifications":
                 environment["SENDER_ADDRESS"] = config.sender_address
             resources = ServiceResources(
@@ -92,9 +99,10 @@ class SagaStack(Stack):
                 settings=settings,
                 environment=environment,
             )
-            for function in resources.functions.values():
-                resources.table.grant_read_write_data(function)
-                if extras.publishes_events:
+            for name, function in resources.functions.items():
+                _grant_table(resources.table, function)
+                if name in extras.publishers:  # the bus name and the right to put events, together
+                    function.add_environment("EVENT_BUS_NAME", self.bus.event_bus_name)
                     self.bus.grant_put_events_to(function)
             self.services[service] = resources
 
@@ -179,3 +187,9 @@ class SagaStack(Stack):
                 )
             ],
         )
+
+
+def _grant_table(table: dynamodb.Table, function: lambda_.IFunction) -> None:
+    """Exactly the data-access layer's actions on ``table`` (not ``grant_read_write_data``,
+    which adds batch, query, scan and update actions the services never use)."""
+    iam.Grant.add_to_principal(grantee=function, actions=list(TABLE_ACTIONS), resource_arns=[table.table_arn])
