@@ -1,7 +1,8 @@
 """``cdk synth`` entry point (see cdk.json): ``python -m infra.app``.
 
 The stage comes from ``-c stage=dev|prod`` (default ``dev``). The stack is environment-agnostic:
-synth never calls AWS.
+synth never calls AWS. The cdk-nag rule packs run at every synthesis (``infra.nag``): a finding
+that is not acknowledged fails it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from aws_cdk import App, Tags
 
 import infra  # noqa: F401  (points jsii at Node 24 before aws_cdk loads)
+from infra import nag
 from infra.config import stage_config
 from infra.stack import SagaStack
 from statemachines import all_sagas
@@ -29,6 +31,7 @@ def build_app(stage: str | None = None, *, outdir: str | None = None) -> tuple[A
     )
     Tags.of(app).add("project", "sagakit")
     Tags.of(app).add("stage", config.stage)
+    nag.add_rule_packs(app)
     return app, stack
 
 

@@ -19,6 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra import nag
 from infra.assets import service_code
 from infra.config import StageConfig
 from sagakit.definition import Command, service_package
@@ -97,6 +98,7 @@ class LambdaSettings:
             description=f"{self.config.prefix}-{name}: its own log group, then what the stack grants",
         )
         log_group.grant_write(role)
+        nag.acknowledge(role, nag.XRAY_TRACES)
         function = lambda_.Function(
             scope,
             construct_id,
@@ -122,6 +124,7 @@ class LambdaSettings:
                 **environment,
             },
         )
+        nag.acknowledge(function, *nag.previous_runtime(self.config.runtime))
         return function
 
 
@@ -193,3 +196,4 @@ class ServiceResources(Construct):
                 description=f"{service}: {command.name}",
                 environment={"TABLE_NAME": self.table.table_name, **environment},
             )
+            nag.acknowledge(self.functions[command.name], nag.SYNCHRONOUS_INVOCATION)

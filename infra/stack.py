@@ -1,20 +1,31 @@
-"""The stack: an event bus, the services, and for every saga a starter, a rule and a state machine."""
+"""The stack: an event bus, the services, and for every saga a starter, a rule, a state machine
+(started on its alias) and an alarm on failed sagas.
+
+Grants are made here, where the pieces meet, and each is exact: a function may use its own
+service's table with the data-access layer's actions, only publishing commands may put events
+on the bus, the starter may start only its saga's alias, and the state machine may invoke only
+its saga's functions (tests/infra/test_least_privilege.py walks every policy).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from events import contract
+from infra import nag
 from infra.assets import service_code
 from infra.config import StageConfig
 from infra.reliability import SagaReliability
@@ -37,11 +48,13 @@ POWERTOOLS_ACCOUNT = "017000801446"
 
 @dataclass(frozen=True)
 class DeployedSaga:
-    """The resources of one saga: its state machine, its starter and its dead-letter queue."""
+    """The resources of one saga: its state machine, its starter, its dead-letter queue and the
+    alarm on its failed executions."""
 
     machine: SagaStateMachine
     starter: lambda_.Function
     dead_letters: sqs.Queue
+    failures: cloudwatch.Alarm
 
 
 class SagaStack(Stack):
@@ -68,14 +81,13 @@ class SagaStack(Stack):
         # CloudFormation and Ref to an event bus).
         self.bus = events.EventBus(self, "EventBus", event_bus_name=f"{config.prefix}-bus")
 
-        runtime = lambda_.Runtime.PYTHON_3_13
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "PowertoolsLayer",
             f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-python313-arm64:{config.powertools_layer_version}",
+            f"{config.powertools_layer}:{config.powertools_layer_version}",
         )
-        settings = LambdaSettings(config=config, layer=layer, runtime=runtime)
+        settings = LambdaSettings(config=config, layer=layer, runtime=_runtime(config.runtime))
 
         commands: dict[str, dict[str, Command]] = {}
         for saga in sagas:
@@ -127,6 +139,11 @@ class SagaStack(Stack):
             log_retention=retention(self.config.log_retention_days),
             removal_policy=removal,
         )
+        nag.acknowledge(
+            machine.state_machine.role,
+            nag.STATE_MACHINE_DELIVERY_AND_TRACES,
+            *(nag.invoke_qualified(function) for function in functions.values()),
+        )
 
         dead_letters = sqs.Queue(
             machine,
@@ -136,6 +153,7 @@ class SagaStack(Stack):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
+        nag.acknowledge(dead_letters, nag.NOT_A_REDRIVE_DLQ, nag.DLQ_HAS_NO_DLQ)
         trigger = contract(saga.trigger)
         starter = settings.function(
             machine,
@@ -155,6 +173,7 @@ class SagaStack(Stack):
                 "DEAD_LETTER_QUEUE_URL": dead_letters.queue_url,
             },
         )
+        nag.acknowledge(starter, nag.ASYNC_FAILURES_TO_DESTINATION)
         # An alias ARN in the policy allows starting executions on that alias only (Step
         # Functions docs, "IAM permissions for versions and aliases").
         iam.Grant.add_to_principal(
@@ -170,7 +189,10 @@ class SagaStack(Stack):
             max_event_age=Duration.hours(6),
             on_failure=destinations.SqsDestination(dead_letters),
         )
-        self.deployed[saga.name] = DeployedSaga(machine=machine, starter=starter, dead_letters=dead_letters)
+        failures = self._failure_alarm(saga, machine)
+        self.deployed[saga.name] = DeployedSaga(
+            machine=machine, starter=starter, dead_letters=dead_letters, failures=failures
+        )
         events.Rule(
             machine,
             "Trigger",
@@ -187,6 +209,59 @@ class SagaStack(Stack):
                 )
             ],
         )
+
+    def _failure_alarm(self, saga: Saga, machine: SagaStateMachine) -> cloudwatch.Alarm:
+        """An alarm when ``alarm_failures_threshold`` sagas fail within 5 minutes.
+
+        Executions start on the alias; whether Step Functions also counts them under the
+        unqualified state machine's ``StateMachineArn`` dimension is not verified here, so the
+        alarm takes the larger of the two series: right whether they are counted once or twice.
+        """
+        period = Duration.minutes(5)
+        failed = {
+            "machine": machine.state_machine.metric_failed(period=period, statistic="Sum"),
+            "alias": cloudwatch.Metric(
+                namespace="AWS/States",
+                metric_name="ExecutionsFailed",
+                dimensions_map={"StateMachineArn": machine.alias_arn},
+                period=period,
+                statistic="Sum",
+            ),
+        }
+        alarm = cloudwatch.Alarm(
+            machine,
+            "FailuresAlarm",
+            alarm_name=f"{self.config.prefix}-{saga.name}-failures",
+            alarm_description=(
+                f"{saga.name}: {self.config.alarm_failures_threshold} or more sagas failed (compensated, "
+                "timed out or stuck in a compensation) within 5 minutes"
+            ),
+            metric=cloudwatch.MathExpression(
+                expression="MAX([FILL(machine, 0), FILL(alias, 0)])",
+                using_metrics=failed,
+                period=period,
+                label=f"{saga.name} failed executions",
+            ),
+            threshold=self.config.alarm_failures_threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if self.config.alarm_topic_arn:
+            topic = sns.Topic.from_topic_arn(machine, "OnCall", self.config.alarm_topic_arn)
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        return alarm
+
+
+def _runtime(name: str) -> lambda_.Runtime:
+    """The CDK ``Runtime`` called ``name``; an error names the Python runtimes CDK knows."""
+    known = {runtime.name: runtime for runtime in lambda_.Runtime.ALL if runtime.name.startswith("python3")}
+    try:
+        return known[name]
+    except KeyError:
+        raise ValueError(
+            f"runtime: {name!r} is not a Python runtime CDK knows; use one of {', '.join(known)}"
+        ) from None
 
 
 def _grant_table(table: dynamodb.Table, function: lambda_.IFunction) -> None:

@@ -88,11 +88,14 @@ def test_a_new_saga_version_is_a_new_description(tmp_path: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    from sagakit.local import LocalRuntime
-    from sagakit.local.deploy import synthesize
+def local(dev: Synthesized) -> Iterator[LocalRuntime]:
+    """The dev cloud assembly the other infra tests read, deployed into moto."""
+    from pathlib import Path
 
-    assembly = synthesize("dev", tmp_path_factory.mktemp("cdk-versions"))
+    from sagakit.local import LocalRuntime
+    from sagakit.local.deploy import load_assembly
+
+    assembly = load_assembly(Path(dev.stack.node.root.outdir), dev.stack.stack_name)  # type: ignore[attr-defined]
     with LocalRuntime(fast=True, assembly=assembly) as runtime:
         yield runtime
 
