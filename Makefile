@@ -10,7 +10,7 @@ BENCH_ARGS ?=
 export AWS_DEFAULT_REGION ?= eu-west-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test lint asl schemas graph synth diff deploy bench stress clean
+.PHONY: help setup demo test lint asl schemas graph synth nag diff deploy bench stress clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,14 +48,21 @@ schemas: $(BIN)/saga ## Write events/schemas/*.schema.json from the models
 graph: $(BIN)/saga ## Draw every saga into docs/<saga>.mmd + .svg (needs Graphviz) and refresh the README's block
 	$(BIN)/saga graph --readme
 
-synth: setup ## npx cdk synth with the pinned CLI
-	npx cdk synth -c stage=$(STAGE) --quiet
+# The pinned CLI only (--no-install): never a different cdk fetched on the fly.
+CDK := npx --no-install cdk
 
-diff: setup ## npx cdk diff (needs AWS credentials)
-	npx cdk diff -c stage=$(STAGE)
+synth: setup ## cdk synth STAGE=dev|prod (cdk-nag runs as part of it), then the Lambda asset sizes
+	$(CDK) synth -c stage=$(STAGE) --quiet
+	$(BIN)/python -m infra.assets cdk.out
 
-deploy: setup ## npx cdk deploy STAGE=dev|prod (needs AWS credentials and a bootstrapped account)
-	npx cdk deploy -c stage=$(STAGE) --require-approval broadening
+nag: $(BIN)/saga ## The acknowledged cdk-nag findings of STAGE (synthesis fails on any other)
+	$(BIN)/python -m infra.nag $(STAGE)
+
+diff: setup ## cdk diff STAGE=dev|prod (needs AWS credentials)
+	$(CDK) diff -c stage=$(STAGE)
+
+deploy: setup ## cdk deploy STAGE=dev|prod (needs AWS credentials and a bootstrapped account/region)
+	$(CDK) deploy -c stage=$(STAGE) --require-approval broadening
 
 clean: ## Remove build output
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -3,11 +3,19 @@
 Each service's asset holds only what its handlers import: ``functions/<service>``, the event
 contracts (``events/*.py``) and the kit's handler runtime (``sagakit/runtime``). Third-party
 packages (Powertools, pydantic, the X-Ray SDK) come from the public Powertools layer.
+
+``python -m infra.assets [cdk.out]`` reports each function's asset: files, bytes, and bytes
+zipped with deflate (the upload, give or take zip headers).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
+import sys
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +23,7 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-__all__ = ["ROOT", "asset_files", "service_code"]
+__all__ = ["ROOT", "AssetSize", "asset_files", "asset_sizes", "service_code"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,3 +77,66 @@ def service_code(packages: list[str]) -> lambda_.Code:
             local=_CopyFiles(files),
         ),
     )
+
+
+@dataclass(frozen=True)
+class AssetSize:
+    """One Lambda asset of a synthesized stack, and the functions that run it."""
+
+    functions: tuple[str, ...]
+    folder: Path
+    files: int
+    size: int
+    """Bytes of the files, unzipped."""
+    zipped: int
+    """Bytes of the folder zipped with deflate (what is uploaded, give or take zip headers)."""
+
+
+def asset_sizes(directory: Path, stack_name: str) -> list[AssetSize]:
+    """The Lambda assets of ``stack_name`` in the cloud assembly ``directory``, largest first."""
+    template = json.loads((directory / f"{stack_name}.template.json").read_text())
+    manifest = json.loads((directory / f"{stack_name}.assets.json").read_text())
+    folders = {
+        destination["objectKey"]: directory / entry["source"]["path"]
+        for entry in manifest["files"].values()
+        for destination in entry["destinations"].values()
+    }
+    users: dict[Path, list[str]] = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            properties = resource["Properties"]
+            users.setdefault(folders[properties["Code"]["S3Key"]], []).append(properties["FunctionName"])
+    sizes = []
+    for folder, functions in users.items():
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in files:
+                archive.write(path, path.relative_to(folder).as_posix())
+        sizes.append(
+            AssetSize(
+                functions=tuple(sorted(functions)),
+                folder=folder,
+                files=len(files),
+                size=sum(p.stat().st_size for p in files),
+                zipped=len(buffer.getvalue()),
+            )
+        )
+    return sorted(sizes, key=lambda a: (-a.zipped, a.functions))
+
+
+def main(argv: list[str]) -> None:
+    """Print the asset report of ``cdk.out`` (or the given assembly) for every stack in it."""
+    directory = Path(argv[0] if argv else "cdk.out")
+    for template in sorted(directory.glob("*.template.json")):
+        stack_name = template.name.removesuffix(".template.json")
+        print(f"{stack_name}: Lambda assets (zip: deflate, as the offline deploy and the CDK CLI pack them)")
+        for asset in asset_sizes(directory, stack_name):
+            print(
+                f"  {asset.zipped / 1024:6.1f} KiB zipped  {asset.size / 1024:6.1f} KiB  {asset.files:3d} files  "
+                + ", ".join(name.split("-", 2)[-1] for name in asset.functions)
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -4,6 +4,7 @@ README lists them all."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ from infra.app import build_app
 if TYPE_CHECKING:
     from aws_cdk import Stack
     from conftest import Synthesized
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def findings(stack: Stack) -> list[tuple[str, str]]:
@@ -83,6 +86,17 @@ def test_a_new_finding_fails_synthesis(tmp_path: Path) -> None:
         "AwsSolutions-SQS4",  # SSL not enforced
         "Serverless-SQSRedrivePolicy",
     }
+
+
+def test_the_readme_lists_every_acknowledgment(dev: Synthesized) -> None:
+    # `python -m infra.nag` prints the table
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### cdk-nag acknowledgments", 1)[1].split("\n## ", 1)[0]
+    table = "".join(line + "\n" for line in section.splitlines() if line.startswith("|"))
+
+    assert table == nag.markdown_table(nag.acknowledged(dev.stack)), "README table is stale: python -m infra.nag"
+    count = len(nag.acknowledged(dev.stack))
+    assert re.search(rf"\b{count} acknowledged findings\b", section), f"README should say {count} acknowledged findings"
 
 
 def test_prod_acknowledges_the_same_findings_as_dev(dev: Synthesized, prod: Synthesized) -> None:
