@@ -169,6 +169,7 @@ class SagaObservability(Construct):
         events.Rule(
             self,
             "StatusChanges",
+            rule_name=f"{config.prefix}-saga-status-changes",
             description="Step Functions execution status changes of this stack's sagas",
             event_pattern=events.EventPattern(
                 source=["aws.states"],
@@ -180,6 +181,7 @@ class SagaObservability(Construct):
         events.Rule(
             self,
             "StepEvents",
+            rule_name=f"{config.prefix}-saga-step-events",
             event_bus=bus,
             description="Step and compensation events published by the step wrapper",
             event_pattern=events.EventPattern(
@@ -225,7 +227,7 @@ class SagaObservability(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
 
-        alarm("Failures", failed, config.alarm_failures_threshold, f"{saga.name}: sagas ended FAILED (compensated)")
+        # The failure alarm itself is the stack's (ExecutionsFailed of the machine and its alias).
         alarm(
             "CompensationFailed",
             comp_failed,

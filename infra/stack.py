@@ -28,6 +28,7 @@ from events import contract
 from infra import nag
 from infra.assets import service_code
 from infra.config import StageConfig
+from infra.observability import SagaObservability
 from infra.reliability import SagaReliability
 from infra.services import (
     SERVICE_EXTRAS,
@@ -38,6 +39,7 @@ from infra.services import (
     pascal,
     retention,
 )
+from sagakit.choreography import SagaChoreography
 from sagakit.compiler import SagaStateMachine
 from sagakit.definition import Command, Saga, SagaStyle
 
@@ -100,7 +102,9 @@ class SagaStack(Stack):
         self.services: dict[str, ServiceResources] = {}
         for service in sorted(commands):
             extras = SERVICE_EXTRAS.get(service, ServiceExtras())
-            environment = dict(extras.environment)
+            # Every step and compensation publishes its lifecycle event (SagaStepCompleted /
+            # SagaStepCompensated, and the choreography's next event) on the saga bus.
+            environment = {**extras.environment, "SAGA_EVENT_BUS_NAME": self.bus.event_bus_name}
             if service == "notifications":
                 environment["SENDER_ADDRESS"] = config.sender_address
             resources = ServiceResources(
@@ -113,18 +117,48 @@ class SagaStack(Stack):
             )
             for name, function in resources.functions.items():
                 _grant_table(resources.table, function)
-                if name in extras.publishers:  # the bus name and the right to put events, together
+                if name in extras.publishers:  # the bus name for domain events (ClientOnboarded)
                     function.add_environment("EVENT_BUS_NAME", self.bus.event_bus_name)
-                    self.bus.grant_put_events_to(function)
+                self.bus.grant_put_events_to(function)  # lifecycle events, and domain events if any
             self.services[service] = resources
 
         self.deployed: dict[str, DeployedSaga] = {}
         # Every step and compensation runs under Powertools idempotency (infra/reliability.py).
         self.reliability = SagaReliability(self, "Reliability", config=config)
         for saga in sagas:
-            if saga.style is SagaStyle.ORCHESTRATION:  # a choreographed saga has no state machine
+            if saga.style is SagaStyle.ORCHESTRATION:  # a choreographed saga has no state machine (below)
                 self._add_saga(saga, settings, removal)
             self.reliability.make_idempotent(self.services[c.service].functions[c.name] for c in saga.commands())
+
+        self.observability = SagaObservability(
+            self,
+            "Observability",
+            config=config,
+            settings=settings,
+            bus=self.bus,
+            sagas=[saga for saga in sagas if saga.name in self.deployed],
+            machines={name: deployed.machine.state_machine for name, deployed in self.deployed.items()},
+            dead_letters={name: deployed.dead_letters for name, deployed in self.deployed.items()},
+        )
+        # Choreographed sagas: EventBridge rules between the same functions (sagakit/choreography.py).
+        functions = {name: fn for service in self.services.values() for name, fn in service.functions.items()}
+        self.choreographies = {
+            saga.name: SagaChoreography(
+                self,
+                saga.name,
+                saga=saga,
+                functions=functions,
+                bus=self.bus,
+                instances=self.observability.instances,
+                lifecycle=self.observability.lifecycle,
+                prefix=config.prefix,
+                failures_threshold=config.alarm_failures_threshold,
+            )
+            for saga in sagas
+            if saga.style is SagaStyle.CHOREOGRAPHY
+        }
+        for choreography in self.choreographies.values():
+            nag.acknowledge(choreography.dead_letters, nag.NOT_A_REDRIVE_DLQ, nag.DLQ_HAS_NO_DLQ)
 
     def _add_saga(self, saga: Saga, settings: LambdaSettings, removal: RemovalPolicy) -> None:
         functions = {

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from sagakit.cli_graph import graph, trace
 from sagakit.cli_reliability import matrix, redrive
+from sagakit.definition import SagaStyle
 from sagakit.scaffold.cli import scaffold_app
 
 __all__ = ["app"]
@@ -35,6 +36,25 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EVENT = ROOT / "events" / "samples" / "client_onboarded.json"
 
 
+LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+
+
+def _endpoint(local: bool, endpoint_url: str | None) -> str | None:
+    return LOCAL_ENDPOINT if local else endpoint_url
+
+
+def aws_client(service: str, *, local: bool = False, endpoint_url: str | None = None, region: str | None = None) -> Any:
+    """A boto3 client for AWS, or for `saga local serve` (``--local``) or any ``--endpoint-url``
+    (with throw-away credentials: a local endpoint accepts any)."""
+    import boto3
+
+    url = _endpoint(local, endpoint_url)
+    kwargs: dict[str, Any] = {"region_name": region or ("eu-west-1" if url else None)}
+    if url:
+        kwargs.update(endpoint_url=url, aws_access_key_id="local", aws_secret_access_key="local")
+    return boto3.client(service, **kwargs)  # type: ignore[call-overload]
+
+
 def _fail(message: str) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code=2)
@@ -54,6 +74,15 @@ def _load_event(path: Path) -> dict[str, Any]:
     except ValueError as error:
         raise _fail(f"--event: {path}: {error}") from None
     return envelope  # type: ignore[no-any-return]
+
+
+def _restyled(envelope: dict[str, Any], style: SagaStyle) -> dict[str, Any]:
+    from sagakit.local.choreography import restyle
+
+    try:
+        return envelope if style is SagaStyle.ORCHESTRATION else restyle(envelope, style)
+    except KeyError as missing:
+        raise _fail(f"--style: {missing.args[0]}") from None
 
 
 def _fault_for(saga_name: str, step: str, error: str | None) -> tuple[str, str]:
@@ -82,9 +111,12 @@ def local_run(
     ] = False,
     fast: Annotated[bool, typer.Option(help="Scale retry back-off down 1000x.")] = False,
     stage: Annotated[str, typer.Option(help="Stage to synthesize.")] = "dev",
+    style: Annotated[
+        SagaStyle, typer.Option(help="Run the saga of this style that EVENT (or its choreography twin) triggers.")
+    ] = SagaStyle.ORCHESTRATION,
 ) -> None:
     """Deploy the stack into moto, trigger a saga with EVENT, and print its trace."""
-    envelope = _load_event(event)
+    envelope = _restyled(_load_event(event), style)
     from sagakit.local import FaultKind, LocalRuntime
     from sagakit.trace import print_run
 
@@ -179,8 +211,6 @@ def put_event(
     """Validate a ClientOnboarded event and put it on the saga bus (AWS, or the local endpoint)."""
     from datetime import UTC, datetime
 
-    import boto3
-
     from events import EventEnvelope
     from infra.config import stage_config
 
@@ -209,11 +239,8 @@ def put_event(
         config = stage_config(stage)
     except ValueError as error:
         raise _fail(str(error)) from None
-    url = "http://127.0.0.1:4566" if local else endpoint_url
-    kwargs: dict[str, Any] = {"region_name": region or ("eu-west-1" if url else None)}
-    if url:
-        kwargs.update(endpoint_url=url, aws_access_key_id="local", aws_secret_access_key="local")
-    client = boto3.client("events", **kwargs)
+    url = _endpoint(local, endpoint_url)
+    client = aws_client("events", local=local, endpoint_url=endpoint_url, region=region)
     entry = {
         "Source": envelope["source"],
         "DetailType": envelope["detail-type"],
@@ -230,11 +257,111 @@ def put_event(
     console.print(f"put {envelope['detail-type']} on {entry['EventBusName']} ({url or 'AWS'}): {result['EventId']}")
 
 
+LocalOption = Annotated[bool, typer.Option(help=f"Read from `saga local serve` ({LOCAL_ENDPOINT}).")]
+EndpointOption = Annotated[str | None, typer.Option(help="Any other endpoint (implies fake credentials).")]
+StageOption = Annotated[str, typer.Option(help="Stage whose instances table to read.")]
+
+
+def _instances_table(stage: str) -> str:
+    from sagakit.instances import instances_table
+
+    try:
+        return instances_table(stage)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+
+
+@app.command()
+def status(
+    saga_id: Annotated[str, typer.Argument(help="The saga id (the execution name), e.g. onboard-acme-001.")],
+    local: LocalOption = False,
+    endpoint_url: EndpointOption = None,
+    stage: StageOption = "dev",
+    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
+) -> None:
+    """Show one saga instance: status, steps completed and compensated, times, error."""
+    from rich.table import Table
+
+    from sagakit.instances import get_instance
+
+    dynamodb = aws_client("dynamodb", local=local, endpoint_url=endpoint_url, region=region)
+    try:
+        instance = get_instance(dynamodb, _instances_table(stage), saga_id)
+    except Exception as error:  # botocore's connection and credential errors share no base class
+        raise _fail(f"cannot read the instances table: {error}") from None
+    if instance is None:
+        raise _fail(f"saga id: no saga {saga_id!r} in {_instances_table(stage)}")
+    table = Table(show_header=False, show_edge=False, title=f"{instance.saga_name} · {instance.saga_id}")
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in (
+        ("status", instance.status),
+        ("version", instance.version),
+        ("current step", instance.current_step),
+        ("steps completed", ", ".join(instance.steps_completed) or "-"),
+        ("steps compensated", ", ".join(instance.steps_compensated) or "-"),
+        ("started", instance.started_at),
+        ("ended", instance.ended_at),
+        ("failed at", instance.failed_step),
+        ("error", instance.error),
+        ("reason", (instance.reason or "")[:300] or None),
+        ("execution", instance.execution_arn),
+    ):
+        if value:
+            table.add_row(label, str(value))
+    console.print(table)
+
+
+@app.command("list")
+def list_(
+    status_: Annotated[str | None, typer.Option("--status", help="Only this status, e.g. FAILED.")] = None,
+    saga: Annotated[str | None, typer.Option(help="Only this saga, e.g. OnboardClientSaga.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many, newest first.")] = 50,
+    local: LocalOption = False,
+    endpoint_url: EndpointOption = None,
+    stage: StageOption = "dev",
+    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
+) -> None:
+    """List saga instances, newest first."""
+    from rich.table import Table
+
+    from sagakit.instances import STATUSES, list_instances
+
+    if status_ is not None and status_ not in STATUSES:
+        raise _fail(f"--status: {status_!r} is not one of {', '.join(STATUSES)}")
+    dynamodb = aws_client("dynamodb", local=local, endpoint_url=endpoint_url, region=region)
+    try:
+        found = list_instances(dynamodb, _instances_table(stage), status=status_, saga=saga, limit=limit)
+    except Exception as error:  # botocore's connection and credential errors share no base class
+        raise _fail(f"cannot read the instances table: {error}") from None
+    table = Table(title=f"{len(found)} saga instance(s)", show_edge=False)
+    # The id and the status never fold: they are what a reader copies and filters on.
+    table.add_column("saga id", no_wrap=True)
+    table.add_column("saga", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    for column in ("step", "started", "failed at", "error"):
+        table.add_column(column, overflow="fold")
+    for instance in found:
+        table.add_row(
+            instance.saga_id,
+            instance.saga_name,
+            instance.status,
+            instance.current_step or "",
+            instance.started_at or "",
+            instance.failed_step or "",
+            instance.error or "",
+        )
+    console.print(table)
+
+
 @app.command()
 def demo() -> None:
-    """The onboarding saga offline: a happy path, then SetupBilling failing and compensated."""
+    """The onboarding saga offline: a happy path, SetupBilling failing and compensated, and the
+    same saga choreographed."""
     envelope = json.loads(DEFAULT_EVENT.read_text())
+    from sagakit.cli_choreography import demo_choreography
     from sagakit.local import FaultKind, LocalRuntime
+    from sagakit.local.choreography import counting
     from sagakit.trace import print_run
 
     console.rule("[bold]sagakit demo: OnboardClientSaga, offline (moto)")
@@ -246,8 +373,9 @@ def demo() -> None:
             "1. ClientOnboarded for [bold]acme-001[/]: clients records the tenant and publishes the event;"
             " the rule starts the saga."
         )
-        with console.status("running the happy path..."):
+        with console.status("running the happy path..."), counting(runtime) as orchestrated:
             happy = runtime.run(envelope)
+        orchestrated.transitions = happy.transitions
         items = runtime.all_table_items()
         print_run(console, happy, items, "OnboardClientSaga · happy path")
 
@@ -263,9 +391,10 @@ def demo() -> None:
             failed = runtime.run(failing)
         items = runtime.all_table_items()
         print_run(console, failed, items, "OnboardClientSaga · SetupBilling fails")
+        choreographed = demo_choreography(console, runtime, envelope, orchestrated)
     finally:
         runtime.stop()
-    ok = happy.outcome == "COMPLETED" and failed.outcome == "FAILED"
+    ok = happy.outcome == "COMPLETED" and failed.outcome == "FAILED" and choreographed.outcome == "COMPLETED"
     console.rule("[green]demo finished" if ok else "[red]demo did not end as expected")
     if not ok:
         raise typer.Exit(code=1)

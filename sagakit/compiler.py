@@ -191,6 +191,8 @@ class SagaStateMachine(Construct):
             "sagaId": sfn.JsonPath.string_at("$.saga.id"),
             "sagaName": self.saga.name,
             "step": command.name,
+            "kind": "compensation" if is_compensation else "step",
+            "sagaVersion": sfn.JsonPath.string_at("$.saga.version"),
             "detail": sfn.JsonPath.object_at("$.input"),
             "results": sfn.JsonPath.object_at("$.results"),
         }

@@ -30,6 +30,7 @@ from sagakit.local.deploy import Assembly, Deployment, deploy, synthesize
 from sagakit.local.event_router import EventRouter
 from sagakit.local.lambda_router import Fault, FaultKind, LambdaRouter
 from sagakit.local.speedups import InterpreterSpeedups
+from sagakit.local.status_events import ExecutionStatusEvents
 
 __all__ = ["LocalRuntime", "SagaRun", "StateRecord"]
 
@@ -106,10 +107,14 @@ class SagaRun:
 
 
 class _Completions:
-    """Wakes waiters when moto's interpreter finishes an execution (no polling)."""
+    """Wakes waiters when moto's interpreter has finished an execution *and* everything that
+    hangs off its end (the status-change event and the lifecycle it drives): ``finished`` holds
+    those execution ARNs. Waiting on the status alone would return while the lifecycle still runs.
+    """
 
     def __init__(self) -> None:
         self.condition = threading.Condition()
+        self.finished: set[str] = set()
         self._original: Any = None
 
     def install(self) -> None:
@@ -118,11 +123,12 @@ class _Completions:
         if self._original is not None:
             return
         self._original = BaseExecutionWorkerCommunication.terminated
-        original, condition = self._original, self.condition
+        original, condition, finished = self._original, self.condition, self.finished
 
         def terminated(worker: Any) -> None:
             original(worker)
             with condition:
+                finished.add(worker.execution.exec_arn)
                 condition.notify_all()
 
         BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign,assignment]
@@ -158,6 +164,7 @@ class LocalRuntime:
     _server: Any = None
     _completions: _Completions = field(default_factory=_Completions)
     _speedups: InterpreterSpeedups = field(default_factory=InterpreterSpeedups)
+    _status_events: ExecutionStatusEvents = field(default_factory=ExecutionStatusEvents)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -193,6 +200,8 @@ class LocalRuntime:
         self.router.assets.update(assembly.assets)
         self.router.install()
         self.events.install()
+        # Status events first: waiters are woken after the lifecycle has seen the final status.
+        self._status_events.install()
         self._completions.install()
         self._speedups.install()
         if self.fast:
@@ -221,6 +230,7 @@ class LocalRuntime:
         self._speedups.uninstall()
         self._clients.clear()
         self._completions.uninstall()
+        self._status_events.uninstall()
         self.events.uninstall()
         self.router.uninstall()
         if self._mock is not None:
@@ -316,6 +326,8 @@ class LocalRuntime:
         """Why the last delivered trigger did not start a saga (from the starter's answer)."""
         for delivery in reversed(self.events.deliveries):
             response = delivery.response
+            if isinstance(response, dict) and "handled" in response:
+                continue  # the lifecycle function's answer, not a starter's
             if isinstance(response, dict) and response.get("rejected"):
                 return str(response["rejected"])
             if isinstance(response, dict) and response.get("duplicate"):
@@ -341,9 +353,9 @@ class LocalRuntime:
     def wait(self, execution_arn: str, *, timeout: float = 120.0) -> SagaRun:
         """Block until ``execution_arn`` stops (or ``timeout``), then read it back."""
         deadline = time.monotonic() + timeout
-        execution = self._execution(execution_arn)
+        self._execution(execution_arn)  # an unknown ARN fails here, not after the timeout
         with self._completions.condition:
-            while execution.status == "RUNNING":
+            while execution_arn not in self._completions.finished:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

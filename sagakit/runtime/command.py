@@ -3,7 +3,7 @@ success events of the steps that already ran."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
@@ -42,6 +42,8 @@ class SagaCommand(CamelModel, Generic[D]):
     ----------
     saga_id:
         The saga instance id; also the Step Functions execution name and the log correlation id.
+    kind:
+        ``step`` or ``compensation``: which lifecycle event the wrapper publishes on success.
     detail:
         The trigger event's detail, parsed by the step's model.
     results:
@@ -52,7 +54,9 @@ class SagaCommand(CamelModel, Generic[D]):
 
     saga_id: str = Field(pattern=SAGA_ID_PATTERN)
     saga_name: str = Field(min_length=1)
+    saga_version: str = Field(default="1", min_length=1)
     step: str = Field(min_length=1)
+    kind: Literal["step", "compensation"] = "step"
     detail: D
     results: dict[str, dict[str, Any]] = Field(default_factory=dict)
     error: SagaError | None = None

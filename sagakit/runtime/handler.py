@@ -35,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from sagakit.runtime import choreography
 from sagakit.runtime.errors import BusinessError, InvalidCommand, TransientError, describe_validation_error
+from sagakit.runtime.lifecycle import publish_step_event
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotentHookFunction
@@ -110,6 +111,9 @@ def _build(service: str, command: type[C], logic: Callable[[C], BaseModel]) -> L
             metrics.add_metric(name="StepRefused", unit=MetricUnit.Count, value=1)
             logger.info("step refused", extra={"error": type(error).__name__, "reason": str(error)})
             raise
+        # After the write and before the reply: if publishing fails, the step fails as a whole,
+        # is retried, replays its (idempotent) write and publishes again: no lost event.
+        publish_step_event(command)
         metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1)
         logger.info("step done", extra={"result": type(result).__name__})
         return result.model_dump(mode="json", by_alias=True)

@@ -99,6 +99,25 @@ def function_allowance(raw: dict[str, Any], function: dict[str, Any]) -> Allowed
         _grant(allowed, arn(alias), frozenset({"states:StartExecution"}))
     if "DEAD_LETTER_QUEUE_URL" in env:
         _grant(allowed, arn(env["DEAD_LETTER_QUEUE_URL"]["Ref"]), QUEUE_SEND)
+    if "SAGA_INSTANCES_TABLE" in env:  # the lifecycle function
+        # it updates the instances table, and reads the histories of this stack's executions
+        instances = env["SAGA_INSTANCES_TABLE"]["Ref"]
+        _grant(allowed, arn(instances), frozenset({"dynamodb:UpdateItem"}))
+        # the choreography's timeout sweep finds RUNNING sagas through the status index
+        by_status = {"Fn::Join": ["", [{"Fn::GetAtt": [instances, "Arn"]}, "/index/byStatus"]]}
+        _grant(allowed, key(by_status), frozenset({"dynamodb:Query"}))
+        for machine in of_type(raw, "AWS::StepFunctions::StateMachine"):
+            executions = {"Fn::Join": ["", [
+                "arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":",
+                {"Ref": "AWS::AccountId"}, ":execution:", {"Fn::GetAtt": [machine, "Name"]}, ":*",
+            ]]}  # fmt: skip
+            _grant(allowed, key(executions), frozenset({"states:GetExecutionHistory"}))
+    # Asynchronous invocations that fail go to the function's on-failure destination
+    logical = next(name for name, resource in raw["Resources"].items() if resource is function)
+    for config in of_type(raw, "AWS::Lambda::EventInvokeConfig").values():
+        if config["Properties"]["FunctionName"] == {"Ref": logical}:
+            destination = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+            _grant(allowed, key(destination), QUEUE_SEND)
     return {resource: frozenset(actions) for resource, actions in allowed.items()}
 
 
@@ -205,16 +224,19 @@ def granted_actions(raw: dict[str, Any], role: str) -> set[str]:
 
 
 def test_only_the_functions_that_publish_may_put_events(dev: Synthesized) -> None:
-    may_put = set()
+    domain_publishers = set()
     for function in of_type(dev.raw, "AWS::Lambda::Function").values():
         properties = function["Properties"]
+        variables = properties["Environment"]["Variables"]
         if "events:PutEvents" in granted_actions(dev.raw, properties["Role"]["Fn::GetAtt"][0]):
-            may_put.add(properties["FunctionName"])
-            # ...and it is given the bus to publish on
-            assert "EVENT_BUS_NAME" in properties["Environment"]["Variables"], properties["FunctionName"]
+            # ...only if it is given a bus to publish on: domain events (EVENT_BUS_NAME) or the
+            # lifecycle events every step and compensation publishes (SAGA_EVENT_BUS_NAME)
+            assert {"EVENT_BUS_NAME", "SAGA_EVENT_BUS_NAME"} & set(variables), properties["FunctionName"]
+        if "EVENT_BUS_NAME" in variables:
+            domain_publishers.add(properties["FunctionName"])
 
-    # Today that is the producer of ClientOnboarded alone
-    assert may_put == {"sagakit-dev-OnboardClient"}
+    # Domain events: today the producer of ClientOnboarded alone
+    assert domain_publishers == {"sagakit-dev-OnboardClient"}
 
 
 # -- the allowances follow the code ------------------------------------------------------------

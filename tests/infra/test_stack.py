@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 SERVICES = ["clients", "ai-workspace", "billing", "notifications"]
 STARTER = "sagakit-dev-OnboardClientSaga-starter"
 #: Tables of the kit rather than of a service: Powertools idempotency (infra/reliability.py).
-KIT_TABLES = ["idempotency"]
+KIT_TABLES = ["idempotency", "saga-instances"]
 
 
 def resources(raw: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -94,7 +94,7 @@ def test_every_command_and_the_starter_have_a_function(dev: Synthesized) -> None
     names = set(function_names(dev.raw).values())
 
     expected = {f"sagakit-dev-{command.name}" for command in OnboardClientSaga.commands()}
-    assert expected | {"sagakit-dev-OnboardClient", STARTER} == names
+    assert expected | {"sagakit-dev-OnboardClient", STARTER, "sagakit-dev-saga-lifecycle"} == names
 
 
 def test_every_function_runs_on_arm64_traced_with_logs_that_expire(dev: Synthesized) -> None:

@@ -75,10 +75,19 @@ def test_every_log_group_keeps_logs_as_long_as_the_stage_says(stage: tuple[Stage
     assert {g["DeletionPolicy"] for g in groups} == {"Retain" if config.retain_data else "Delete"}
 
 
+def failure_alarm(synthesized: Synthesized, prefix: str) -> dict[str, Any]:
+    """The onboarding saga's failure alarm (other alarms: see tests/infra/test_observability.py)."""
+    (alarm,) = [
+        a
+        for a in resources(synthesized.raw, "AWS::CloudWatch::Alarm")
+        if a["Properties"]["AlarmName"] == f"{prefix}-OnboardClientSaga-failures"
+    ]
+    return alarm
+
+
 def test_the_failure_alarm_uses_the_stage_threshold(stage: tuple[StageConfig, Synthesized]) -> None:
     config, synthesized = stage
-    (alarm,) = resources(synthesized.raw, "AWS::CloudWatch::Alarm")
-    properties = alarm["Properties"]
+    properties = failure_alarm(synthesized, config.prefix)["Properties"]
 
     assert properties["AlarmName"] == f"{config.prefix}-OnboardClientSaga-failures"
     assert properties["Threshold"] == config.alarm_failures_threshold
@@ -93,11 +102,10 @@ def test_the_failure_alarm_uses_the_stage_threshold(stage: tuple[StageConfig, Sy
 
 
 def test_the_stages_alarm_differently(dev: Synthesized, prod: Synthesized) -> None:
-    def threshold(synthesized: Synthesized) -> int:
-        (alarm,) = resources(synthesized.raw, "AWS::CloudWatch::Alarm")
-        return int(alarm["Properties"]["Threshold"])
+    def threshold(synthesized: Synthesized, prefix: str) -> int:
+        return int(failure_alarm(synthesized, prefix)["Properties"]["Threshold"])
 
-    assert (threshold(dev), threshold(prod)) == (5, 1)
+    assert (threshold(dev, "sagakit-dev"), threshold(prod, "sagakit-prod")) == (5, 1)
 
 
 def test_only_prod_reserves_concurrency(stage: tuple[StageConfig, Synthesized]) -> None:
@@ -141,18 +149,18 @@ def test_the_state_machine_is_traced(stage: tuple[StageConfig, Synthesized]) -> 
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_the_dead_letter_queue_is_encrypted_and_refuses_plain_http(stage: tuple[StageConfig, Synthesized]) -> None:
+def test_every_dead_letter_queue_is_encrypted_and_refuses_plain_http(stage: tuple[StageConfig, Synthesized]) -> None:
     _, synthesized = stage
     queues = {logical: r for logical, r in synthesized.raw["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
-    (queue,) = queues
-    assert queues[queue]["Properties"]["SqsManagedSseEnabled"] is True
-
-    (policy,) = resources(synthesized.raw, "AWS::SQS::QueuePolicy")
-    assert policy["Properties"]["Queues"] == [{"Ref": queue}]
-    (deny,) = [st for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Effect"] == "Deny"]
-    assert deny["Principal"] == {"AWS": "*"}
-    assert deny["Action"] == "sqs:*"
-    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert queues
+    policies = resources(synthesized.raw, "AWS::SQS::QueuePolicy")
+    for queue, resource in queues.items():
+        assert resource["Properties"]["SqsManagedSseEnabled"] is True, queue
+        (policy,) = [p for p in policies if p["Properties"]["Queues"] == [{"Ref": queue}]]
+        (deny,) = [st for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Effect"] == "Deny"]
+        assert deny["Principal"] == {"AWS": "*"}
+        assert deny["Action"] == "sqs:*"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 SECRET_NAMES = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
