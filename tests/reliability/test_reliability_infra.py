@@ -76,3 +76,53 @@ def test_only_the_steps_may_use_the_idempotency_table_with_exactly_the_persisten
     assert set(granted) == step_roles
     for actions in granted.values():
         assert [sorted(a) if isinstance(a, list) else [a] for a in actions] == [sorted(IDEMPOTENCY_ACTIONS)]
+
+
+def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every alarm's properties, by alarm name."""
+    found = resources(template, "AWS::CloudWatch::Alarm").values()
+    return {alarm["Properties"]["AlarmName"]: alarm["Properties"] for alarm in found}
+
+
+ORCHESTRATED = [saga for saga in all_sagas() if saga.style == "orchestration"]
+
+
+def test_a_compensation_that_keeps_failing_raises_its_sagas_alarm(assembly: Assembly) -> None:
+    template = assembly.template
+    for saga in ORCHESTRATED:
+        # The lifecycle function counts SagaCompensationFailed per saga (EMF), from Step Functions'
+        # status changes of the saga's state machine; one such saga in 5 minutes raises the alarm
+        alarm = alarms(template)[f"sagakit-dev-{saga.name}-CompensationFailed"]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("Sagas", "SagaCompensationFailed")
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"saga": saga.name, "service": "saga-lifecycle"}
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+        assert alarm["TreatMissingData"] == "notBreaching"
+        [machine] = [
+            logical
+            for logical, r in resources(template, "AWS::StepFunctions::StateMachine").items()
+            if r["Properties"]["StateMachineName"] == f"sagakit-dev-{saga.name}"
+        ]
+        watched = [
+            rule["Properties"]
+            for rule in resources(template, "AWS::Events::Rule").values()
+            if rule["Properties"].get("EventPattern", {}).get("source") == ["aws.states"]
+        ]
+        assert any(
+            rule["EventPattern"]["detail-type"] == ["Step Functions Execution Status Change"]
+            and {"Ref": machine} in rule["EventPattern"]["detail"]["stateMachineArn"]
+            for rule in watched
+        )
+
+
+def test_an_event_left_in_a_sagas_dead_letter_queue_raises_an_alarm(assembly: Assembly) -> None:
+    template = assembly.template
+    for saga in all_sagas():
+        [queue] = [
+            logical
+            for logical, r in resources(template, "AWS::SQS::Queue").items()
+            if r["Properties"].get("QueueName") == f"sagakit-dev-{saga.name}-dlq"
+        ]
+        alarm = alarms(template)[f"sagakit-dev-{saga.name}-DeadLetters"]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")

@@ -59,6 +59,11 @@ def test_a_compensation_that_keeps_failing_parks_the_saga_visibly_with_its_lefto
     assert classify_failure(run.history, COMPENSATIONS) == ("COMPENSATION_FAILED", "DeleteWorkspace")
     # What is left is exactly what the compensations that never ran would have removed
     assert items_of(local, client) == {"clients": 1, "ai-workspace": 1, "billing": 0, "notifications": 0}
+    # Offline too, Step Functions' status change reached the lifecycle function, which recorded
+    # the saga as COMPENSATION_FAILED at DeleteWorkspace (and counted SagaCompensationFailed,
+    # the metric of the saga's CompensationFailed alarm)
+    [instance] = [i for i in local.table_items("saga-instances") if i["sagaId"] == f"onboard-{client}"]
+    assert (instance["status"], instance["failedStep"]) == ("COMPENSATION_FAILED", "DeleteWorkspace")
 
 
 def test_redrive_resumes_from_the_failed_compensation_and_finishes_compensating(local: LocalRuntime) -> None:
