@@ -339,7 +339,7 @@ def rows(samples: dict[tuple[str, bool], Samples], runs: int) -> list[Row]:
             entry = samples[(name, traced)]
             init, ratio = median(entry.inits), median(entry.inits) / base_init
             label = YARDSTICKS[name][1] if name in YARDSTICKS else name
-            mode = "X-Ray on" if traced else "POWERTOOLS_TRACE_DISABLED"
+            mode = "X-Ray on" if traced else "tracing off"
             goal = traced and name not in YARDSTICKS
             found.append(
                 Row(

@@ -13,13 +13,14 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
-__all__ = ["Row", "emit", "load_rows", "machine", "median", "parser", "progress", "render", "verdict"]
+__all__ = ["Row", "emit", "load_rows", "machine", "median", "parser", "progress", "render", "revision", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -64,20 +65,46 @@ def machine() -> str:
     return f"{os.cpu_count()} cores (nproc), {platform.machine()}, Python {platform.python_version()}"
 
 
+def revision() -> str:
+    """The checkout's commit, and whether tracked files differ from it; empty outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return f"commit {commit}" + (" + uncommitted changes" if changed else "")
+
+
 def render(rows: Sequence[Row], *, command: str) -> str:
-    """The rows as one fixed-width table under the date, machine and command line."""
-    header = ("benchmark", "figure", "value", "goal", "")
-    table = [header, *((r.benchmark, r.figure, r.value, r.goal, verdict(r.met)) for r in rows)]
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    lines = [f"sagakit benchmarks, {date.today().isoformat()}, {machine()}", f"command: {command}", ""]
-    for index, line in enumerate(table):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths).rstrip())
-    missed = [r for r in rows if r.met is False]
+    """The rows as one fixed-width table, grouped by benchmark, under the date, machine, commit
+    and command line."""
+    header = ("figure", "value", "goal", "")
+    cells = [("  " + r.figure, r.value, r.goal, verdict(r.met)) for r in rows]
+    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(values, widths, strict=True)).rstrip()
+
+    where = ", ".join(part for part in (date.today().isoformat(), machine(), revision()) if part)
+    lines = [f"sagakit benchmarks: {where}", f"command: {command}", "", line(header), line(["-" * w for w in widths])]
+    current = None
+    for row, cell in zip(rows, cells, strict=True):
+        if row.benchmark != current:
+            current = row.benchmark
+            lines.append(current)
+        lines.append(line(cell))
     goals = [r for r in rows if r.met is not None]
     lines.append("")
-    lines.append(f"goals: {len(goals) - len(missed)} of {len(goals)} met")
+    lines.append(f"goals: {sum(1 for r in goals if r.met)} of {len(goals)} met")
     return "\n".join(lines)
 
 

@@ -163,13 +163,13 @@ def rows(results: dict[str, list[dict[str, Any]]], runs: int) -> list[Row]:
     process = {label: median(r["process_s"] for r in samples) for label, samples in results.items()}
     for label, samples in results.items():
         sample = samples[0]
-        quota = f", over the {RESOURCE_QUOTA} per stack quota" if sample["resources"] > RESOURCE_QUOTA else ""
+        quota = f" (over the {RESOURCE_QUOTA} quota)" if sample["resources"] > RESOURCE_QUOTA else ""
         found.append(
             Row(
                 BENCH,
                 f"{label}: build + synth (median of {runs})",
                 f"{synth[label]:.1f} s (process {process[label]:.1f} s); {sample['functions']} functions, "
-                f"{sample['state_machines']} state machines, {sample['resources']} resources{quota}",
+                f"{sample['resources']} resources{quota}",
             )
         )
     (one, *larger) = results

@@ -48,8 +48,11 @@ class Timed:
 def _run(command: list[str]) -> Timed:
     progress(f"test loop: {' '.join(command)}")
     started = time.perf_counter()
-    # The variables the Makefile exports to every target.
-    environment = {"AWS_DEFAULT_REGION": "eu-west-1", **os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # The variables the Makefile exports to every target; and this checkout first on the path, so
+    # that the tests' subprocesses (the ``saga`` console script) import it and not whatever tree
+    # the virtualenv's editable install points at (a git worktree shares the venv).
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    environment = {"AWS_DEFAULT_REGION": "eu-west-1", **os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": path}
     completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     lines = completed.stdout.splitlines()
@@ -88,10 +91,9 @@ def rows(found: dict[str, Timed]) -> list[Row]:
     result = [
         Row(
             BENCH,
-            "make test = ruff + format + mypy + pytest",
-            f"{sum(t.wall_s for t in steps):.0f} s wall ("
-            + ", ".join(f"{label} {found[label].wall_s:.0f} s" for label in STEPS)
-            + ")"
+            "make test (ruff, format, mypy, pytest)",
+            f"{sum(t.wall_s for t in steps):.0f} s = "
+            + " + ".join(f"{found[label].wall_s:.0f}" for label in STEPS)
             + (f"; failing: {', '.join(failed)}" if failed else "; all passed"),
         )
     ]
@@ -100,7 +102,7 @@ def rows(found: dict[str, Timed]) -> list[Row]:
             continue
         outcome = "passed" if timed.returncode == 0 else f"exit {timed.returncode}"
         what = "pytest -q tests/reliability (failure matrix)" if label == "failure matrix" else "pytest -q"
-        result.append(Row(BENCH, what, f"{timed.wall_s:.0f} s wall, {outcome}; {timed.summary}".rstrip("; ")))
+        result.append(Row(BENCH, what, f"{timed.wall_s:.0f} s, {outcome}: {timed.summary}".rstrip(": ")))
     if not RELIABILITY.is_dir():
         result.append(Row(BENCH, "failure matrix (tests/reliability)", "not there yet: nothing to time"))
     slowest = next((t.slowest for t in found.values() if t.slowest), [])
