@@ -33,6 +33,7 @@ who waits for every branch, which is what a state machine is for.
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import json
 from collections.abc import Callable, Mapping
@@ -60,7 +61,7 @@ from sagakit.runtime.choreography import (
     Route,
 )
 
-__all__ = ["LIFECYCLE", "Routing", "SagaChoreography", "plan", "result_event", "sweep_route"]
+__all__ = ["LIFECYCLE", "Routing", "SagaChoreography", "plan", "result_event", "rule_name", "sweep_route"]
 
 #: The target that is not one of the saga's commands: the lifecycle function.
 LIFECYCLE = "lifecycle"
@@ -280,6 +281,21 @@ def plan(
     return routings
 
 
+#: A rule name is at most 64 characters: the stage prefix (``sagakit-prod-``) leaves this much.
+_RULE_NAME_CHARS = 40
+
+
+def rule_name(saga: Saga, routing_id: str) -> str:
+    """A rule's name after the stage prefix: ``<Saga>-<routing id>``, or, when that is longer than
+    the room a rule name leaves, the saga's name cut short and a digest of the routing id (the
+    description says what the rule does). The same in every stage, so stages never collide."""
+    name = f"{saga.name}-{routing_id}"
+    if len(name) <= _RULE_NAME_CHARS:
+        return name
+    digest = hashlib.sha256(routing_id.encode()).hexdigest()[:8]
+    return f"{saga.name[: _RULE_NAME_CHARS - len(digest) - 1]}-{digest}"
+
+
 class _RouteInput(events.RuleTargetInput):
     """``{"choreography": <route>, "event": <the whole event>}``: the route is static, the event is
     EventBridge's predefined ``aws.events.event.json`` (EventBridge user guide, "Input
@@ -351,6 +367,7 @@ class SagaChoreography(Construct):
         if missing:
             raise ValueError(f"saga {saga.name}: no Lambda function for {', '.join(missing)}")
         self.saga = saga
+        self.prefix = prefix
         self.dead_letters = sqs.Queue(
             self,
             "DeadLetterQueue",
@@ -422,6 +439,7 @@ class SagaChoreography(Construct):
         rule = events.Rule(
             self,
             construct_id,
+            rule_name=f"{self.prefix}-{rule_name(self.saga, construct_id)}",
             event_bus=bus,
             description=description[:512],
             event_pattern=events.EventPattern(
