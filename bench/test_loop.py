@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 RELIABILITY = ROOT / "tests" / "reliability"
 _DURATION = re.compile(r"^(?P<seconds>\d+(?:\.\d+)?)s\s+(?P<phase>call|setup|teardown)\s+(?P<test>\S+)")
+_PROBLEM = re.compile(r"^(?P<kind>FAILED|ERROR) (?P<test>\S+)")
 _SUMMARY = re.compile(r"^=*\s*(?P<summary>.*\b(?:passed|failed|error|errors|skipped)\b.*) in (?P<seconds>[\d.]+)s")
 
 
@@ -43,6 +44,7 @@ class Timed:
     returncode: int
     summary: str
     slowest: list[tuple[float, str, str]]
+    problems: list[tuple[str, str]]
 
 
 def _run(command: list[str]) -> Timed:
@@ -59,12 +61,13 @@ def _run(command: list[str]) -> Timed:
     slowest = [
         (float(m["seconds"]), m["phase"], m["test"]) for m in (_DURATION.match(line) for line in lines) if m is not None
     ]
+    problems = [(m["kind"], m["test"]) for m in (_PROBLEM.match(line) for line in lines) if m is not None]
     summaries = [m for m in (_SUMMARY.match(line) for line in lines) if m is not None]
     summary = f"{summaries[-1]['summary']} in {summaries[-1]['seconds']} s" if summaries else ""
     if completed.returncode != 0 and not summary:
         tail = (completed.stdout + completed.stderr).strip().splitlines()[-3:]
         summary = "stopped: " + " | ".join(tail)
-    return Timed(" ".join(command), wall, completed.returncode, summary, slowest)
+    return Timed(" ".join(command), wall, completed.returncode, summary, slowest, problems)
 
 
 #: What ``make test`` runs after its setup, in order (Makefile: ``lint``, then pytest).
@@ -103,6 +106,8 @@ def rows(found: dict[str, Timed]) -> list[Row]:
         outcome = "passed" if timed.returncode == 0 else f"exit {timed.returncode}"
         what = "pytest -q tests/reliability (failure matrix)" if label == "failure matrix" else "pytest -q"
         result.append(Row(BENCH, what, f"{timed.wall_s:.0f} s, {outcome}: {timed.summary}".rstrip(": ")))
+    for kind, test in found["pytest -q"].problems:
+        result.append(Row(BENCH, "failed" if kind == "FAILED" else "error", test))
     if not RELIABILITY.is_dir():
         result.append(Row(BENCH, "failure matrix (tests/reliability)", "not there yet: nothing to time"))
     slowest = next((t.slowest for t in found.values() if t.slowest), [])
