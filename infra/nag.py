@@ -83,9 +83,10 @@ PREVIOUS_RUNTIME = Finding(
 )
 SYNCHRONOUS_INVOCATION = Finding(
     "Serverless-LambdaDLQ",
-    "Invoked synchronously (a Step Functions `LambdaInvoke` task, or a direct `Invoke` of the "
-    "producer): a Lambda DLQ only applies to asynchronous invocations. Failures return to the "
-    "caller, where the saga's Retry and Catch handle them.",
+    "Invoked synchronously by a Step Functions `LambdaInvoke` task (or a direct `Invoke` of the "
+    "producer), where failures return to the saga's Retry and Catch; where a choreography rule "
+    "invokes the same function asynchronously, the rule target has its own SQS dead-letter queue "
+    "(with an alarm) and the function an on-failure destination. A function DLQ would add nothing.",
 )
 ASYNC_FAILURES_TO_DESTINATION = Finding(
     "Serverless-LambdaDLQ",
