@@ -411,8 +411,10 @@ class LocalRuntime:
         ]
 
     def all_table_items(self) -> dict[str, list[dict[str, Any]]]:
-        """Every service's table items, by service name."""
-        return {service: self.table_items(service) for service in sorted(self.deployed.tables)}
+        """Every service's table items, by service name (not the kit's own tables)."""
+        return {
+            service: self.table_items(service) for service in sorted(self.deployed.tables) if service not in KIT_TABLES
+        }
 
     def dead_letters(self, saga: str) -> list[dict[str, Any]]:
         """Messages waiting in ``saga``'s dead-letter queue (left in place)."""
@@ -423,6 +425,8 @@ class LocalRuntime:
 
 
 _PRODUCERS = {"ClientOnboarded": "OnboardClient"}
+#: Tables of the kit, not of a service: Powertools idempotency records and saga instances.
+KIT_TABLES = ("idempotency", "saga-instances")
 
 
 def _api_shape(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -478,6 +482,10 @@ def states_from_history(history: list[dict[str, Any]]) -> list[StateRecord]:
             record = open_records[last_task][0]
             record.error = details.get("error") or ("States.Timeout" if "TimedOut" in kind else kind)
             record.cause = details.get("cause")
+        elif kind in ("TaskSucceeded", "LambdaFunctionSucceeded") and last_task in open_records:
+            # A retry that succeeded: the attempt's earlier error is history, not the outcome.
+            open_records[last_task][0].error = None
+            open_records[last_task][0].cause = None
         elif kind.endswith("StateExited"):
             name = event["stateExitedEventDetails"]["name"]
             if name in open_records:

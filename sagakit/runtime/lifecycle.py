@@ -315,6 +315,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     logger = Logger(service="saga-lifecycle")
     metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Sagas"), service="saga-lifecycle")
+    # Powertools keeps metric dimensions between invocations of a warm function: start clean.
+    metrics.clear_metrics()
     lifecycle = _Lifecycle(load_settings(LifecycleSettings), metrics, logger)
     if choreography.is_choreographed(event):  # a choreographed saga's end, or the deadline sweep
         answer = choreography.on_lifecycle_route(event, lifecycle)

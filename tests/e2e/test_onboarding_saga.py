@@ -141,3 +141,14 @@ def test_a_malformed_event_starts_no_saga_and_says_why(local: LocalRuntime) -> N
     assert "clientId" in reason
     assert "Field required" in reason
     assert any("clientId" in message["reason"] for message in local.dead_letters("OnboardClientSaga"))
+
+
+def test_a_step_that_succeeds_on_retry_is_not_reported_as_failed(local: LocalRuntime) -> None:
+    # Given CreateWorkspace fails twice with a transient error, then succeeds
+    local.fail("CreateWorkspace", FaultKind.TRANSIENT, times=2)
+    run = local.run(onboarding())
+    # Then the run reads as a success at every level: state, failed step, compensations
+    create = next(s for s in run.states if s.name == "CreateWorkspace")
+    assert (create.status, create.attempts, create.error) == ("succeeded", 3, None)
+    assert run.failed_step is None
+    assert run.steps_completed == ["CreateWorkspace", "SetupBilling", "SendWelcomeEmail"]
