@@ -87,15 +87,22 @@ def revision() -> str:
 def render(rows: Sequence[Row], *, command: str) -> str:
     """The rows as one fixed-width table, grouped by benchmark, under the date, machine, commit
     and command line."""
-    header = ("figure", "value", "goal", "")
-    cells = [("  " + r.figure, r.value, r.goal, verdict(r.met)) for r in rows]
+    # The value last: the long ones (test names) then run past the others without shifting them.
+    header = ("figure", "goal", "", "value")
+    cells = [("  " + r.figure, r.goal, verdict(r.met), r.value) for r in rows]
     widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(cell.ljust(width) for cell, width in zip(values, widths, strict=True)).rstrip()
 
     where = ", ".join(part for part in (date.today().isoformat(), machine(), revision()) if part)
-    lines = [f"sagakit benchmarks: {where}", f"command: {command}", "", line(header), line(["-" * w for w in widths])]
+    lines = [
+        f"sagakit benchmarks: {where}",
+        f"command: {command}",
+        "",
+        line(header),
+        line(["-" * w for w in widths[:-1]] + ["-" * min(widths[-1], 60)]),
+    ]
     current = None
     for row, cell in zip(rows, cells, strict=True):
         if row.benchmark != current:
