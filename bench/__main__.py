@@ -53,7 +53,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", f"bench.{name}", *options, "--json", str(out)], check=True)
             rows.extend(load_rows(out))
     progress(f"all benchmarks: {time.perf_counter() - started:.0f} s")
-    command = "make bench (.venv/bin/python -m bench" + (" --quick" if args.quick else "") + ")"
+    command = ".venv/bin/python -m bench" + (" --quick" if args.quick else "") + " (what make bench runs)"
     print(render(rows, command=command))
 
 
