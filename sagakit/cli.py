@@ -6,6 +6,7 @@ Every command has ``--help``. Errors name the bad option or field and exit with 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -180,17 +181,26 @@ def local_serve(
         "  try: aws --endpoint-url "
         f"{endpoint} events put-events --entries file://events/aws-cli/client_onboarded.entries.json"
     )
-    console.print("ready (Ctrl-C to stop)", markup=False)
     stop = threading.Event()
+    # Handle Ctrl-C (and SIGTERM) explicitly: a process started from a background job inherits
+    # SIGINT as ignored, and Python then never raises KeyboardInterrupt.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
+        console.print("ready (Ctrl-C to stop)", markup=False)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        runtime.stop()
-        console.print("stopped")
+        # Ctrl-C must end the server promptly even when moto is busy (an execution mid-flight,
+        # a request in progress): tear down for at most 10 s, then leave anyway.
+        stopper = threading.Thread(target=runtime.stop, daemon=True)
+        stopper.start()
+        stopper.join(timeout=10)
+        console.print("stopped" if not stopper.is_alive() else "stopped (moto was still shutting down)")
+        if stopper.is_alive():
+            os._exit(0)
 
 
 @app.command("put-event")

@@ -48,8 +48,12 @@ def endpoint(assembly: Assembly) -> Iterator[str]:
             break
     assert lines and lines[-1].startswith("ready"), "".join(lines)
     yield f"http://127.0.0.1:{port}"
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=30)
+    process.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
+    try:
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:  # never leave a server behind, even when the assertion fails
+            process.kill()
 
 
 def aws(endpoint: str, *args: str) -> dict:
