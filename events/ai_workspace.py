@@ -7,7 +7,14 @@ from typing import Final
 from events.fields import ClientId, ErrorName, ResourceId, SagaId, Timestamp
 from sagakit.runtime import CamelModel
 
-__all__ = ["MODELS", "SOURCE", "WorkspaceCreated", "WorkspaceCreationFailed", "WorkspaceDeleted"]
+__all__ = [
+    "MODELS",
+    "SOURCE",
+    "WorkspaceCreated",
+    "WorkspaceCreationFailed",
+    "WorkspaceDeleted",
+    "WorkspaceDiscarded",
+]
 
 SOURCE: Final = "ai-workspace"
 
@@ -28,6 +35,15 @@ class WorkspaceDeleted(CamelModel):
     deleted: bool
 
 
+class WorkspaceDiscarded(CamelModel):
+    """Result of ``DiscardWorkspace``, the workspace step's own undo; ``discarded`` is false when
+    this saga owned no workspace (the step never wrote, or its write was already undone)."""
+
+    client_id: ClientId
+    workspace_id: ResourceId | None = None
+    discarded: bool
+
+
 class WorkspaceCreationFailed(CamelModel):
     """``CreateWorkspace`` refused or failed (choreography's failure signal)."""
 
@@ -37,4 +53,9 @@ class WorkspaceCreationFailed(CamelModel):
     reason: str
 
 
-MODELS: Final[tuple[type[CamelModel], ...]] = (WorkspaceCreated, WorkspaceDeleted, WorkspaceCreationFailed)
+MODELS: Final[tuple[type[CamelModel], ...]] = (
+    WorkspaceCreated,
+    WorkspaceDeleted,
+    WorkspaceDiscarded,
+    WorkspaceCreationFailed,
+)

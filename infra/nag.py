@@ -13,6 +13,7 @@ import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
@@ -200,16 +201,51 @@ def markdown_table(acknowledgments: list[Acknowledged]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_readme(readme: Path, table: str, count: int) -> bool:
+    """Replace the table and the count in ``readme``'s "cdk-nag acknowledgments" section; True if
+    it changed."""
+    text = readme.read_text(encoding="utf-8")
+    head, marker, rest = text.partition("### cdk-nag acknowledgments")
+    if not marker:
+        raise ValueError(f"{readme}: no '### cdk-nag acknowledgments' section")
+    section, next_heading, tail = rest.partition("\n## ")
+    lines = section.splitlines(keepends=True)
+    rows = [index for index, line in enumerate(lines) if line.startswith("|")]
+    if not rows:
+        raise ValueError(f"{readme}: the cdk-nag acknowledgments section has no table")
+    lines[rows[0] : rows[-1] + 1] = [table]
+    section = re.sub(r"\b\d+ acknowledged findings\b", f"{count} acknowledged findings", "".join(lines))
+    updated = head + marker + section + next_heading + tail
+    if updated == text:
+        return False
+    readme.write_text(updated, encoding="utf-8")
+    return True
+
+
 def main(argv: list[str]) -> None:
-    """``python -m infra.nag [stage]``: print the acknowledgments table of ``stage`` (dev)."""
+    """``python -m infra.nag [stage] [--readme]``: print (or write into README.md) the
+    acknowledgments table of ``stage``."""
+    import argparse
     import tempfile
 
     from infra.app import build_app
 
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.nag", description="The cdk-nag findings acknowledged at synthesis, as a table."
+    )
+    parser.add_argument("stage", nargs="?", default="dev", help="dev or prod (default: dev)")
+    parser.add_argument("--readme", action="store_true", help="write the table and the count into README.md")
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as outdir:
-        _, stack = build_app(argv[0] if argv else "dev", outdir=outdir)
+        _, stack = build_app(args.stage, outdir=outdir)
         found = acknowledged(stack)
-    print(markdown_table(found), end="")
+    table = markdown_table(found)
+    if args.readme:
+        readme = Path(__file__).resolve().parent.parent / "README.md"
+        changed = write_readme(readme, table, len(found))
+        print(f"{readme.name}: {len(found)} acknowledged findings ({'updated' if changed else 'already current'})")
+        return
+    print(table, end="")
     print(f"\n{len(found)} acknowledged findings.")
 
 

@@ -8,6 +8,11 @@
 
 The seed's skeleton names step 1's compensation ``RevertTenant``; its table says
 ``DeleteTenant``. We use ``DeleteTenant``; ``RevertTenant`` is an alias for it below.
+
+The table is what a *business* failure (a clean refusal) runs. A step that fails with an
+uncertain outcome (a timeout, a lost reply: its write may have landed) runs its own ``undo``
+first: ``DiscardWorkspace`` for step 1, ``RevertBilling`` for step 2. In choreography the same
+undo also removes what a step wrote when it finished after its saga had already ended.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ DeleteTenant = Command("DeleteTenant", service="clients")
 RevertTenant = DeleteTenant  # the seed skeleton's name for the same compensation
 DeleteWorkspace = Command("DeleteWorkspace", service="ai-workspace")
 RevertBilling = Command("RevertBilling", service="billing")
+DiscardWorkspace = Command("DiscardWorkspace", service="ai-workspace")
 
 OnboardClientSaga = Saga(
     name="OnboardClientSaga",
@@ -36,6 +42,7 @@ OnboardClientSaga = Saga(
             command=CreateWorkspace,
             on_success="WorkspaceCreated",
             on_failure=DeleteTenant,
+            undo=DiscardWorkspace,
             business_errors=("WorkspaceConflict",),
             timeout_seconds=30,
         ),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from events.ai_workspace import WorkspaceCreated, WorkspaceDeleted
+from events.ai_workspace import WorkspaceCreated, WorkspaceDeleted, WorkspaceDiscarded
 from functions.ai_workspace import SERVICE, dal
 from functions.ai_workspace.errors import WorkspaceConflict
 from functions.ai_workspace.models import WorkspaceRecord
@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from functions.ai_workspace.models import (
         CreateWorkspaceCommand,
         DeleteWorkspaceCommand,
+        DiscardWorkspaceCommand,
     )
 
-__all__ = ["create_workspace", "delete_workspace"]
+__all__ = ["create_workspace", "delete_workspace", "discard_workspace"]
 
 logger = Logger(service=SERVICE)
 
@@ -51,19 +52,27 @@ def create_workspace(command: CreateWorkspaceCommand) -> WorkspaceCreated:
     return WorkspaceCreated(client_id=stored.client_id, workspace_id=stored.workspace_id, created_at=stored.created_at)
 
 
-def delete_workspace(command: DeleteWorkspaceCommand) -> WorkspaceDeleted:
-    """Delete the workspace this saga created; a no-op (``deleted=False``) if there is none or
-    another saga owns it."""
-    client_id = command.detail.client_id
-    outcome, stored = dal.delete_workspace(client_id, command.saga_id)
+def _release(client_id: str, saga_id: str) -> tuple[bool, str | None]:
+    """Delete the workspace ``saga_id`` created, if any: (deleted, its id)."""
+    outcome, stored = dal.delete_workspace(client_id, saga_id)
     if outcome is ReleaseOutcome.KEPT and stored is not None:
         logger.warning(
             "workspace belongs to another saga; left in place",
             extra={"workspace_id": stored.workspace_id, "owner": stored.saga_id},
         )
     deleted = outcome is ReleaseOutcome.DELETED
-    return WorkspaceDeleted(
-        client_id=client_id,
-        workspace_id=stored.workspace_id if deleted and stored else None,
-        deleted=deleted,
-    )
+    return deleted, stored.workspace_id if deleted and stored else None
+
+
+def delete_workspace(command: DeleteWorkspaceCommand) -> WorkspaceDeleted:
+    """Delete the workspace this saga created; a no-op (``deleted=False``) if there is none or
+    another saga owns it."""
+    deleted, workspace_id = _release(command.detail.client_id, command.saga_id)
+    return WorkspaceDeleted(client_id=command.detail.client_id, workspace_id=workspace_id, deleted=deleted)
+
+
+def discard_workspace(command: DiscardWorkspaceCommand) -> WorkspaceDiscarded:
+    """Undo ``CreateWorkspace`` after it failed with an uncertain outcome (its write may have
+    landed): the same conditional delete as ``delete_workspace``, under the step's own name."""
+    discarded, workspace_id = _release(command.detail.client_id, command.saga_id)
+    return WorkspaceDiscarded(client_id=command.detail.client_id, workspace_id=workspace_id, discarded=discarded)

@@ -10,7 +10,7 @@ from events.clients import ClientOnboarded
 from events.fields import ClientId, ResourceId, SagaId, Timestamp
 from sagakit.runtime import CamelModel, SagaCommand
 
-__all__ = ["CreateWorkspaceCommand", "DeleteWorkspaceCommand", "WorkspaceRecord"]
+__all__ = ["CreateWorkspaceCommand", "DeleteWorkspaceCommand", "DiscardWorkspaceCommand", "WorkspaceRecord"]
 
 
 class CreateWorkspaceCommand(SagaCommand[ClientOnboarded]):
@@ -19,6 +19,10 @@ class CreateWorkspaceCommand(SagaCommand[ClientOnboarded]):
 
 class DeleteWorkspaceCommand(SagaCommand[ClientOnboarded]):
     """Input of ``DeleteWorkspace``, the compensation of this and later steps."""
+
+
+class DiscardWorkspaceCommand(SagaCommand[ClientOnboarded]):
+    """Input of ``DiscardWorkspace``, the undo of ``CreateWorkspace`` after an uncertain failure."""
 
 
 class WorkspaceRecord(CamelModel):

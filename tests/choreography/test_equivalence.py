@@ -46,7 +46,7 @@ def run(local: LocalRuntime, style: str, fail_at: str | None, error: str | None)
 CASES = [
     (None, None, "COMPLETED", []),
     ("CreateWorkspace", "WorkspaceConflict", "FAILED", ["DeleteTenant"]),
-    ("CreateWorkspace", UNCERTAIN, "FAILED", ["DeleteTenant"]),
+    ("CreateWorkspace", UNCERTAIN, "FAILED", ["DiscardWorkspace", "DeleteTenant"]),
     ("SetupBilling", "BillingDeclined", "FAILED", ["DeleteWorkspace", "DeleteTenant"]),
     ("SetupBilling", UNCERTAIN, "FAILED", ["RevertBilling", "DeleteWorkspace", "DeleteTenant"]),
     # Retriable: retried until it gets through, never compensated (the state machine retries it,

@@ -42,17 +42,20 @@ def test_the_onboarding_picture_has_every_step_and_compensation_and_the_failed_e
 
     # Then every step and every compensation is a node in both pictures, with SagaFailed
     steps = ["CreateWorkspace", "SetupBilling", "SendWelcomeEmail"]
-    compensations = ["DeleteTenant", "DeleteWorkspace", "RevertBilling"]
+    compensations = ["DiscardWorkspace", "DeleteTenant", "DeleteWorkspace", "RevertBilling"]
     for name in [*steps, *compensations, FAILED_STATE]:
         assert re.search(rf"^  {name}[\[(]", mermaid, re.MULTILINE), name
         assert re.search(rf"^\t{name} \[label=<<b>{name}</b>", dot, re.MULTILINE), name
     assert [n.id for n in graph.nodes if n.role is Role.COMPENSATION] == [
+        "DiscardWorkspace",
         "DeleteTenant",
         "RevertBilling",
         "DeleteWorkspace",
     ]
     # and compensations have their own style
-    assert re.search(r"^  class DeleteTenant,RevertBilling,DeleteWorkspace compensation;$", mermaid, re.MULTILINE)
+    assert re.search(
+        r"^  class DiscardWorkspace,DeleteTenant,RevertBilling,DeleteWorkspace compensation;$", mermaid, re.MULTILINE
+    )
     # and the pivot and the retriable step are marked
     assert "billing · pivot" in graph.node("SetupBilling").lines
     assert "notifications · retriable" in graph.node("SendWelcomeEmail").lines
@@ -74,13 +77,14 @@ def test_the_onboarding_compensation_edges_are_dashed_red_and_end_in_saga_failed
     ]
     # and in Graphviz the same edges are dashed red, the happy ones are not
     for (source, target), attrs in dot_edges(graph).items():
-        compensation = target in ("DeleteTenant", "DeleteWorkspace", "RevertBilling", FAILED_STATE)
+        compensation = target in ("DiscardWorkspace", "DeleteTenant", "DeleteWorkspace", "RevertBilling", FAILED_STATE)
         assert ("style=dashed" in attrs and 'color="#c0392b"' in attrs) == compensation, (source, target)
     # and the business error skips the undo, the uncertain error goes through it
     labels = {(s, t): label for s, _, label, t in edges}
     assert labels[("SetupBilling", "DeleteWorkspace")] == "BillingDeclined / BillingConflict<br/>(clean refusal)"
     assert labels[("SetupBilling", "RevertBilling")] == "timeout, crash, other<br/>(outcome uncertain)"
-    assert labels[("CreateWorkspace", "DeleteTenant")] == "any error"
+    assert labels[("CreateWorkspace", "DeleteTenant")] == "WorkspaceConflict<br/>(clean refusal)"
+    assert labels[("CreateWorkspace", "DiscardWorkspace")] == "timeout, crash, other<br/>(outcome uncertain)"
     assert ("DeleteTenant", FAILED_STATE) in labels
 
 

@@ -144,7 +144,9 @@ def test_a_failed_step_is_caught_with_its_input_kept(onboard_asl: ASL, step: str
     ("step", "error", "expected"),
     [
         pytest.param("CreateWorkspace", "WorkspaceConflict", ["DeleteTenant"], id="CreateWorkspace-business"),
-        pytest.param("CreateWorkspace", UNCERTAIN, ["DeleteTenant"], id="CreateWorkspace-uncertain"),
+        pytest.param(
+            "CreateWorkspace", UNCERTAIN, ["DiscardWorkspace", "DeleteTenant"], id="CreateWorkspace-uncertain"
+        ),
         pytest.param(
             "SetupBilling", "BillingDeclined", ["DeleteWorkspace", "DeleteTenant"], id="SetupBilling-declined"
         ),

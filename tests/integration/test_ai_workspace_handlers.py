@@ -1,12 +1,12 @@
-"""CreateWorkspace and DeleteWorkspace against moto DynamoDB."""
+"""CreateWorkspace, DeleteWorkspace and DiscardWorkspace against moto DynamoDB."""
 
 from __future__ import annotations
 
 import pytest
 
-from events.ai_workspace import WorkspaceCreated, WorkspaceDeleted
+from events.ai_workspace import WorkspaceCreated, WorkspaceDeleted, WorkspaceDiscarded
 from functions.ai_workspace.errors import WorkspaceConflict
-from functions.ai_workspace.handlers import create_workspace, delete_workspace
+from functions.ai_workspace.handlers import create_workspace, delete_workspace, discard_workspace
 from sagakit.runtime import InvalidCommand
 
 SERVICE = "ai-workspace"
@@ -98,6 +98,44 @@ def test_delete_workspace_leaves_another_sagas_workspace(service_tables, saga_co
     # Then the workspace stays
     assert result["deleted"] is False
     assert len(service_tables.items(SERVICE)) == 1
+
+
+TIMED_OUT = {"Error": "States.Timeout", "Cause": '{"errorMessage": "CreateWorkspace timed out"}'}
+
+
+def test_discard_workspace_undoes_a_create_whose_write_landed(service_tables, saga_command):
+    # Given CreateWorkspace wrote the workspace, then timed out (its outcome uncertain)
+    created = service_tables.invoke(SERVICE, create_workspace.handler, saga_command("CreateWorkspace"))
+
+    # When its undo runs, twice (at-least-once delivery)
+    first = service_tables.invoke(SERVICE, discard_workspace.handler, saga_command("DiscardWorkspace", error=TIMED_OUT))
+    second = service_tables.invoke(
+        SERVICE, discard_workspace.handler, saga_command("DiscardWorkspace", error=TIMED_OUT)
+    )
+
+    # Then the first removes it, the second finds nothing left, and the table is empty
+    assert WorkspaceDiscarded.model_validate(first) == WorkspaceDiscarded(
+        client_id="acme-001", workspace_id=created["workspaceId"], discarded=True
+    )
+    assert second["discarded"] is False
+    assert service_tables.items(SERVICE) == []
+
+
+def test_discard_workspace_without_a_write_is_a_no_op_and_spares_another_sagas_workspace(service_tables, saga_command):
+    # Given another saga owns the client's workspace, and this saga's CreateWorkspace wrote nothing
+    service_tables.invoke(
+        SERVICE, create_workspace.handler, saga_command("CreateWorkspace", saga_id="onboard-acme-001-r1")
+    )
+
+    # When this saga's undo runs
+    result = service_tables.invoke(
+        SERVICE, discard_workspace.handler, saga_command("DiscardWorkspace", error=TIMED_OUT)
+    )
+
+    # Then nothing is discarded and the other saga's workspace stays
+    assert result == {"clientId": "acme-001", "workspaceId": None, "discarded": False}
+    [item] = service_tables.items(SERVICE)
+    assert item["sagaId"] == "onboard-acme-001-r1"
 
 
 @pytest.mark.parametrize(

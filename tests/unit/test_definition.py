@@ -601,8 +601,9 @@ def test_a_saga_id_template_that_names_no_detail_field_is_refused(template: str)
 # -- compensation order (the seed's table) --------------------------------------------------
 
 
-def test_a_failure_at_the_first_step_deletes_the_tenant() -> None:
-    assert OnboardClientSaga.compensation_order("CreateWorkspace") == ["DeleteTenant"]
+def test_a_failure_at_the_first_step_discards_the_workspace_then_deletes_the_tenant() -> None:
+    # An uncertain failure: the workspace may have been written, so the step's own undo runs first
+    assert OnboardClientSaga.compensation_order("CreateWorkspace") == ["DiscardWorkspace", "DeleteTenant"]
 
 
 def test_an_uncertain_failure_at_billing_reverts_billing_then_unwinds_every_earlier_step() -> None:

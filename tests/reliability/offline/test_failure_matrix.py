@@ -25,7 +25,6 @@ from sagakit.matrix import (
     FailureMode,
     Injection,
     MatrixReport,
-    Violation,
     deployed_definition,
     markdown,
     run_injections,
@@ -86,29 +85,21 @@ def test_the_readme_failure_semantics_table_is_the_matrix(report: MatrixReport) 
     assert found.group(1) == markdown(report), "stale: paste `saga matrix --markdown` into README.md"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known gap of the definition: CreateWorkspace has no undo, so when its write lands and it "
-        "then fails with an uncertain error (its reply lost after the last retry, or a real timeout "
-        "after the write), only DeleteTenant runs and the workspace stays. Fix: give CreateWorkspace "
-        "an undo that deletes the workspace (a command of its own; DeleteWorkspace is SetupBilling's)."
-    ),
-)
 def test_an_uncertain_failure_after_a_write_leaves_nothing_behind(
     local: LocalRuntime, definition: dict[str, Any]
 ) -> None:
     result = run_injections(local, SAGA, [Injection("CreateWorkspace", FaultKind.CRASH_AFTER_WRITE, 4)], definition)
+    # CreateWorkspace's write lands, then every attempt's reply is lost: its undo runs first
     assert result.observed.outcome == "FAILED"
     assert result.expected is not None
-    assert result.expected.orphans == ("ai-workspace",)  # the model names the gap
+    assert result.expected.orphans == ()
+    assert result.observed.compensations == ("DiscardWorkspace", "DeleteTenant")
     assert result.violations == []
 
 
 # -- random failure schedules ----------------------------------------------------------------
 
 _ERRORS = {step.name: (step.business_errors or ("InjectedFailure",))[0] for step in SAGA.all_steps()}
-_NO_UNDO = {step.command.service for step in SAGA.all_steps() if step.undo is None and step.kind.value != "retriable"}
 
 
 @st.composite
@@ -138,8 +129,8 @@ def schedules(draw: st.DrawFn) -> list[Injection]:
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(schedule=schedules())
-# Found by make stress: the known gap under a compensation that keeps failing; a redrive of the
-# pending DeleteTenant would not remove the workspace either, so the model names it an orphan
+# Found by make stress when CreateWorkspace had no undo: its write landed, then DeleteTenant
+# stalled; the workspace was orphaned. DiscardWorkspace now removes it before DeleteTenant runs.
 @example(
     schedule=[
         Injection("CreateWorkspace", FaultKind.CRASH_AFTER_WRITE, 4),
@@ -151,9 +142,6 @@ def test_random_failure_schedules_end_as_modelled_and_leave_no_orphans(
 ) -> None:
     result = run_injections(local, SAGA, schedule, definition, tag="hy")
     assert result.agrees, (schedule, result.expected, result.observed)
-    # Nothing is left behind, but for the definition's one known gap (see the xfail above): a
-    # step without undo whose write landed before it failed uncertainly, named by the model
+    # Nothing is left behind: every step that can fail has an undo for a write that landed
     assert result.unexplained == [], (schedule, result.violations)
-    for violation in result.violations:
-        assert violation == Violation("orphan", violation.service, 1)
-        assert violation.service in _NO_UNDO
+    assert result.violations == [], schedule

@@ -74,10 +74,11 @@ def test_a_step_whose_retries_run_out_is_compensated(local: LocalRuntime) -> Non
     event = onboarding()
     local.fail("CreateWorkspace", FaultKind.TRANSIENT, times=4)
     run = local.run(event)
-    # Then the saga compensates what ran before it, and ends FAILED with the error
+    # Then the saga compensates, the step's own undo first (a transient error is not a clean
+    # refusal: its write may have landed), and ends FAILED with the error
     assert run.outcome == "FAILED"
     assert run.error == "TransientError"
-    assert run.compensations == ["DeleteTenant"]
+    assert run.compensations == ["DiscardWorkspace", "DeleteTenant"]
     assert items_of(local, event["detail"]["clientId"]) == dict.fromkeys(SERVICES, 0)
 
 
@@ -157,8 +158,9 @@ def test_every_task_has_its_timeout_and_the_saga_its_deadline(local: LocalRuntim
 @pytest.mark.parametrize(
     ("step", "compensations"),
     [
-        ("CreateWorkspace", ["DeleteTenant"]),
-        # Uncertain: the profile may have been written, so billing's own undo runs first
+        # Uncertain: the workspace or the profile may have been written, so the step's own undo
+        # runs first
+        ("CreateWorkspace", ["DiscardWorkspace", "DeleteTenant"]),
         ("SetupBilling", ["RevertBilling", "DeleteWorkspace", "DeleteTenant"]),
     ],
 )
@@ -254,4 +256,4 @@ def test_the_same_saga_step_with_another_detail_fails_as_idempotency_validation_
     assert state(run, "CreateWorkspace").error == "IdempotencyValidationError"
     assert run.error == "IdempotencyValidationError"
     assert run.outcome == "FAILED"
-    assert run.compensations == ["DeleteTenant"]
+    assert run.compensations == ["DiscardWorkspace", "DeleteTenant"]
