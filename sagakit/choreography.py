@@ -12,7 +12,8 @@ For ``A -> B -> C`` (the onboarding saga: CreateWorkspace, SetupBilling, SendWel
     undo(B)'s event (BillingReverted) ------------------------> on_failure(B)
     on_failure(B)'s event (WorkspaceDeleted) -----------------> on_failure(A)
     on_failure(A)'s event (TenantDeleted) --------------------> lifecycle: FAILED, SagaFailed
-    SagaStepFailed with late: true ---------------------------> lifecycle: recorded, alarm
+    SagaStepFailed of B with late: true ----------------------> undo(B) again, as a late undo
+    SagaStepFailed with late: true ---------------------------> lifecycle: recorded (alarm if no undo)
     every minute ---------------------------------------------> lifecycle: the deadline sweep
 
 ``plan`` computes those routes from the definition; a failure at step k runs exactly
@@ -181,13 +182,14 @@ def plan(
 
     compensations = {c.name: c for c in saga.commands() if c.name not in {s.name for s in steps}}
 
-    def compensation_route(name: str) -> Route:
+    def compensation_route(name: str, *, undoes: str | None = None) -> Route:
         return Route(
             saga=saga.name,
             version=saga.version,
             kind="compensation",
             command=name,
-            emits=emits(compensations[name]),
+            emits=None if undoes else emits(compensations[name]),
+            undoes=undoes,
         )
 
     def to(name: str | None) -> tuple[str, Route]:
@@ -265,17 +267,33 @@ def plan(
                 route=route,
             )
         )
+    undone = [step for step in steps if step.undo is not None]
+    for step in undone:
+        assert step.undo is not None
+        routings.append(
+            Routing(
+                id=f"{step.name}LateTo{step.undo.name}",
+                description=f"{saga.name}: {step.name} succeeded after the saga ended: {step.undo.name} undoes it",
+                pattern={
+                    "source": [SOURCE],
+                    "detail-type": [STEP_FAILED],
+                    "detail": {"saga": {"name": [saga.name]}, "step": [step.name], "late": [True]},
+                },
+                target=step.undo.name,
+                route=compensation_route(step.undo.name, undoes=step.name),
+            )
+        )
     routings.append(
         Routing(
             id="LateSuccessToLifecycle",
-            description=f"{saga.name}: a step succeeded after the saga ended: recorded, for a human to undo",
+            description=f"{saga.name}: a step succeeded after the saga ended: recorded; an alarm if it has no undo",
             pattern={
                 "source": [SOURCE],
                 "detail-type": [STEP_FAILED],
                 "detail": {"saga": {"name": [saga.name]}, "late": [True]},
             },
             target=LIFECYCLE,
-            route=Route(saga=saga.name, version=saga.version, kind="late"),
+            route=Route(saga=saga.name, version=saga.version, kind="late", undone=tuple(s.name for s in undone)),
         )
     )
     return routings
@@ -485,7 +503,8 @@ class SagaChoreography(Construct):
             "LateSuccess": (
                 self._metric("SagaLateSuccess"),
                 1,
-                f"{name}: a step succeeded after its saga ended (lateSteps on the instance); undo it by hand",
+                f"{name}: a step with no undo succeeded after its saga ended (lateSteps on the instance); "
+                "check what it did by hand",
             ),
             "Failures": (self._metric("SagaFailed"), failures_threshold, f"{name}: sagas ended FAILED (compensated)"),
         }

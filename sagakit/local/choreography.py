@@ -169,6 +169,8 @@ def _state(delivery: Delivery, route: dict[str, Any]) -> StateRecord:
         record.error = f"{outcome}: {response.get('reason') or response.get('emitted')}"
     elif kind == "compensation":
         record.output = {"compensations": {record.name: response.get("result") or {}}}
+        if route.get("undoes"):
+            record.output["lateUndoOf"] = route["undoes"]
     else:
         record.output = {"results": {str(response.get("emitted")): True}}
     return record

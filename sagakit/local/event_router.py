@@ -25,12 +25,13 @@ The router also applies the PutEvents size limit, which moto 5.2.5 does not chec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,6 +186,18 @@ class EventRouter:
         """Stop holding, and run the held deliveries in the order of ``held``."""
         jobs, self.held, self._hold = list(self.held), [], None
         self._drain(jobs)
+
+    @contextlib.contextmanager
+    def apart(self) -> Iterator[None]:
+        """Inside the block, deliveries run to their end before it returns, apart from the
+        delivery in progress on this thread, as another producer's events would meanwhile (a
+        test puts "elsewhere, at the same time" inside a handler with it)."""
+        outer = getattr(_draining, "queue", None)
+        _draining.queue = None
+        try:
+            yield
+        finally:
+            _draining.queue = outer
 
     def _drain(self, jobs: list[QueuedDelivery]) -> None:
         """Queue ``jobs``; unless a delivery is already running on this thread, run the queue."""

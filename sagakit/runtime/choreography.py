@@ -34,9 +34,13 @@ Hazards, and where each is handled:
 * out-of-order and late events: a step never starts unless the saga is ``RUNNING`` and before its
   deadline, so a success that arrives after the saga failed is not applied, and what the step
   before it wrote is undone by the compensations that ended the saga. If a step finishes after its
-  saga ended anyway (the record refuses the result), ``SagaStepFailed`` goes out with
-  ``late: true``: the lifecycle function records the step under ``lateSteps`` and raises the
-  ``SagaLateSuccess`` metric (an alarm), for a human to undo;
+  saga ended anyway (it started in time, then the deadline sweep gave up on the saga while it ran:
+  the record refuses the result), its success is not published; ``SagaStepFailed`` goes out with
+  ``late: true`` instead. It is *compensated*: a rule runs the step's own ``undo`` again as a
+  ``late-undo`` (its own claim and idempotency record: the compensation run of the same command
+  may have come before the write landed), which records the step under ``lateUndone``; the
+  lifecycle function records it under ``lateSteps``. Only a step with no undo (a retriable one:
+  nothing to undo by design) raises the ``SagaLateSuccess`` metric, whose alarm asks a human;
 * retriable steps (after the pivot) and transient errors are *raised*, so Lambda's asynchronous
   retries run them again; a step that never gets through is ended by the deadline sweep;
 * no progress at all (a lost event, a function that timed out): ``sweep``, run on a schedule by
@@ -128,6 +132,11 @@ class Route(CamelModel):
     steps, deadline_seconds, grace_seconds:
         For the sweep: the steps in order, the saga deadline, and how long after it a started step
         may still be running (its timeout, with margin) before the saga is given up.
+    undoes:
+        For a late undo (a ``compensation`` route): the step whose late success it removes.
+    undone:
+        For the lifecycle's ``late`` route: the steps whose late success a late undo removes (the
+        others raise the ``SagaLateSuccess`` alarm's metric).
     """
 
     saga: str = Field(min_length=1)
@@ -143,6 +152,8 @@ class Route(CamelModel):
     steps: tuple[str, ...] = ()
     deadline_seconds: int = Field(default=3600, gt=0)
     grace_seconds: int = Field(default=0, ge=0)
+    undoes: str | None = None
+    undone: tuple[str, ...] = ()
 
 
 class SagaRef(CamelModel):
@@ -362,6 +373,26 @@ class _Instances:
             returns="ALL_NEW",
         )
 
+    def claim_late_undo(self, saga_id: str, command: str, event_id: str, now: datetime) -> str | None:
+        """Claim ``command`` as a late undo for ``event_id``, once the saga has ended or is being
+        compensated (never while ``RUNNING``), under its own claim (``late:<command>``): the
+        compensation run of the same command does not count. Returns why it may not run."""
+        applied, found = self._update(
+            saga_id,
+            "SET #claims.#k = :event, #lastProgressAt = :now",
+            {":event": event_id, ":now": _stamp(now), ":running": "RUNNING"},
+            condition="attribute_exists(#sagaId) AND #status <> :running AND "
+            "(attribute_not_exists(#claims.#k) OR #claims.#k = :event)",
+            names={"#k": f"late:{command}"},
+        )
+        return None if applied else _refusal(found, f"late:{command}", event_id)
+
+    def late_undone(self, saga_id: str, step: str, now: datetime) -> None:
+        """Record that ``step``'s late success was undone (``lateUndone``)."""
+        self._update(
+            saga_id, "SET #lastProgressAt = :now ADD #lateUndone :steps", {":now": _stamp(now), ":steps": {step}}
+        )
+
     def late(self, saga_id: str, step: str, now: datetime) -> None:
         """Record that ``step`` succeeded after the saga ended (``lateSteps``)."""
         self._update(
@@ -533,7 +564,7 @@ def _command(envelope: SagaEnvelope, route: Route) -> dict[str, Any]:
         "sagaId": saga.id,
         "sagaName": saga.name,
         "step": route.command,
-        "kind": route.kind,
+        "kind": "late-undo" if route.undoes else route.kind,
         "sagaVersion": saga.version,
         "detail": envelope.trigger.detail,
         "results": envelope.results,
@@ -578,6 +609,17 @@ def handle(event: dict[str, Any], context: LambdaContext, run: LambdaRun) -> dic
 
     if route.kind not in ("step", "compensation"):
         raise PoisonEvent(f"route {route.kind!r} is the lifecycle function's, not {command or 'a handler'}'s")
+    if route.kind == "compensation" and route.undoes:
+        # The step succeeded after its saga ended: undo what it wrote. Nothing is published after
+        # it: the saga has ended, or its compensation chain is running without this step.
+        refused = instances.claim_late_undo(envelope.saga.id, command, event_id, now)
+        if refused:
+            logger.info("late undo not run", extra={"command": command, "why": refused})
+            return _answer(envelope, route, "refused", reason=refused)
+        result = run(_command(envelope, route), context)  # errors propagate: the platform retries
+        instances.late_undone(envelope.saga.id, route.undoes, now)
+        logger.warning("late success undone", extra={"command": command, "step": route.undoes})
+        return _answer(envelope, route, "succeeded", result=result, undoes=route.undoes)
     if route.kind == "compensation":
         refused, _ = instances.claim(envelope.saga.id, command, event_id, now, step=False)
         if refused:
@@ -621,8 +663,9 @@ def handle(event: dict[str, Any], context: LambdaContext, run: LambdaRun) -> dic
 
     event_name = route.emits or ""
     if not instances.complete(envelope.saga.id, command, event_name, result, now):
-        # The saga ended while this step ran: its result must not move the saga on; a human
-        # decides what to undo (the lifecycle function records it and raises an alarm).
+        # The saga ended while this step ran: its result must not move the saga on, and what it
+        # wrote is undone by the step's undo, which the late event's rule runs (the lifecycle
+        # function records it; a step with no undo raises an alarm instead).
         late = _failure(envelope, command, LATE, f"{command} succeeded after the saga ended", late=True)
         _publish(settings.SAGA_EVENT_BUS_NAME, (SOURCE, STEP_FAILED, late))
         logger.warning("late success: the saga ended while the step ran", extra={"command": command})
@@ -656,9 +699,15 @@ def on_lifecycle_route(event: dict[str, Any], lifecycle: Any) -> dict[str, Any]:
     envelope = SagaEnvelope.model_validate((event.get("event") or {}).get("detail"))
     if route.kind == "late":
         instances.late(envelope.saga.id, envelope.step, datetime.now(UTC))
-        lifecycle._metric("SagaLateSuccess", route.saga)
-        lifecycle.logger.error("a step succeeded after its saga ended", extra={"step": envelope.step})
-        return {"handled": True, "sagaId": envelope.saga.id, "late": envelope.step}
+        undone = envelope.step in route.undone
+        if undone:
+            lifecycle.logger.warning(
+                "a step succeeded after its saga ended; its undo runs", extra={"step": envelope.step}
+            )
+        else:
+            lifecycle._metric("SagaLateSuccess", route.saga)
+            lifecycle.logger.error("a step with no undo succeeded after its saga ended", extra={"step": envelope.step})
+        return {"handled": True, "sagaId": envelope.saga.id, "late": envelope.step, "undone": undone}
     return _finish(route, envelope, instances, lifecycle, datetime.now(UTC))
 
 

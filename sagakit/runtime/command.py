@@ -43,7 +43,9 @@ class SagaCommand(CamelModel, Generic[D]):
     saga_id:
         The saga instance id; also the Step Functions execution name and the log correlation id.
     kind:
-        ``step`` or ``compensation``: which lifecycle event the wrapper publishes on success.
+        ``step``, ``compensation``, or ``late-undo`` (a step's undo run again because the step
+        succeeded after its saga ended, choreography only): which lifecycle event the wrapper
+        publishes on success, and part of the idempotency key.
     detail:
         The trigger event's detail, parsed by the step's model.
     results:
@@ -56,7 +58,7 @@ class SagaCommand(CamelModel, Generic[D]):
     saga_name: str = Field(min_length=1)
     saga_version: str = Field(default="1", min_length=1)
     step: str = Field(min_length=1)
-    kind: Literal["step", "compensation"] = "step"
+    kind: Literal["step", "compensation", "late-undo"] = "step"
     detail: D
     results: dict[str, dict[str, Any]] = Field(default_factory=dict)
     error: SagaError | None = None

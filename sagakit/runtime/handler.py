@@ -13,13 +13,16 @@ message names every wrong field.
 
 Idempotency is on by default, here and nowhere else. When ``IDEMPOTENCY_TABLE_NAME`` is set (the
 stack sets it on every step and compensation function), the logic runs under Powertools
-idempotency keyed by ``[sagaId, step]``, not by the raw payload, whose ``results`` and ``error``
-may differ between a retry and a redrive of the same step. A replay (a retry after a lost reply,
-a duplicate delivery) gets the stored answer and the logic does not run again; the same key with
-a different ``detail`` raises ``IdempotencyValidationError``, which reaches Step Functions under
-that name. When the variable is unset (unit and integration tests that call a handler directly,
-with no idempotency table), the layer is skipped on purpose: the services' data-access layers
-are idempotent on their own (``SagaRecords.claim`` and ``release`` are conditional writes), so
+idempotency keyed by ``[sagaId, step, kind]``, not by the raw payload, whose ``results`` and
+``error`` may differ between a retry and a redrive of the same step. ``kind`` keeps apart a
+compensation and the same command run again as a late undo (choreography: the step it undoes
+succeeded after its saga ended, so the compensation's stored answer predates the write). A
+replay (a retry after a lost reply, a duplicate delivery) gets the stored answer and the logic
+does not run again; the same key with a different ``detail`` raises
+``IdempotencyValidationError``, which reaches Step Functions under that name. When the
+variable is unset (unit and integration tests that call a handler directly, with no idempotency
+table), the layer is skipped on purpose: the services' data-access layers are idempotent on
+their own (``SagaRecords.claim`` and ``release`` are conditional writes), so
 what those tests lose is only the stored-answer replay and the payload check, which
 ``tests/reliability`` covers with a table.
 """
@@ -52,8 +55,8 @@ __all__ = [
 
 #: Names the Powertools idempotency table (partition key ``id``, TTL attribute ``expiration``).
 IDEMPOTENCY_TABLE_ENV = "IDEMPOTENCY_TABLE_NAME"
-#: One record per saga instance and step: what a Step Functions retry and a redrive share.
-IDEMPOTENCY_KEY = "[sagaId, step]"
+#: One record per saga instance, step and kind: what a Step Functions retry and a redrive share.
+IDEMPOTENCY_KEY = "[sagaId, step, kind]"
 #: What must not change under one key: the trigger's detail.
 IDEMPOTENCY_VALIDATION = "detail"
 #: A stored answer outlives the saga deadline (1 h by default) and the retries within it; a

@@ -81,7 +81,8 @@ def publish_step_event(command: Any) -> None:
         return
     from events.lifecycle import SagaStepCompensated, SagaStepCompleted
 
-    model = SagaStepCompensated if getattr(command, "kind", "step") == "compensation" else SagaStepCompleted
+    undid = getattr(command, "kind", "step") in ("compensation", "late-undo")
+    model = SagaStepCompensated if undid else SagaStepCompleted
     _put(
         bus,
         model(

@@ -4,9 +4,11 @@ making progress, and a step that succeeds after its saga ended."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from typer.testing import CliRunner
@@ -106,6 +108,58 @@ def test_a_success_that_arrives_after_the_saga_timed_out_is_not_applied(local: L
     assert counts(local, envelope["detail"]["clientId"]) == dict.fromkeys(SERVICES, 0)
 
 
+def test_a_step_that_succeeds_after_its_saga_timed_out_is_compensated_not_applied(
+    local: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given SetupBilling has started, and while it runs (before its write lands) the deadline
+    # sweep gives up on the saga: it is timed out at SetupBilling and compensated, RevertBilling
+    # first, which finds no profile yet
+    envelope = trigger()
+    record_tenant(local, envelope)
+    saga = saga_id(envelope)
+    client = envelope["detail"]["clientId"]
+    billing_dal = importlib.import_module("functions.billing.dal")
+    write = billing_dal.create_billing_profile
+    chain_before_the_write: list[list[str]] = []
+    later = datetime.now(UTC) + LATER
+
+    def slow_write(record: Any) -> Any:
+        if record.saga_id == saga and not chain_before_the_write:
+            # Elsewhere, at the same time, the sweep runs and the chain it starts runs to its end
+            with local.events.apart():
+                sweep(local, CHOREOGRAPHED, now=later)
+            chain_before_the_write.append(describe(local, CHOREOGRAPHED, saga).compensations)
+        return write(record)
+
+    monkeypatch.setattr(billing_dal, "create_billing_profile", slow_write)
+    # When the step's write then lands and the step succeeds
+    local.put_event(envelope)
+    run = describe(local, CHOREOGRAPHED, saga)
+
+    # Then the whole compensation chain had run before the write (so it undid nothing of billing)
+    assert chain_before_the_write == [["RevertBilling", "DeleteWorkspace", "DeleteTenant"]]
+    # and the late success moved nothing on: it was undone by billing's own undo, run again as a
+    # late undo (its own idempotency record: the chain's RevertBilling answer predates the write)
+    assert run.outcome == "TIMED_OUT"
+    assert run.compensations == ["RevertBilling", "DeleteWorkspace", "DeleteTenant", "RevertBilling"]
+    (late,) = [s for s in run.states if s.name == "SetupBilling" and s.status == "skipped"]
+    assert late.error is not None and late.error.startswith("late:")
+    undo = [s for s in run.states if s.name == "RevertBilling"][-1]
+    assert undo.output == {
+        "compensations": {"RevertBilling": {"clientId": client, "billingProfileId": ANY, "reverted": True}},
+        "lateUndoOf": "SetupBilling",
+    }
+    # and nothing is left for the client, nothing sent
+    assert counts(local, client) == dict.fromkeys(SERVICES, 0)
+    # and the instance records the late step as undone
+    instances = local.deployed.tables["saga-instances"]
+    item = local.client("dynamodb").get_item(TableName=instances, Key={"sagaId": {"S": saga}})["Item"]
+    assert item["lateSteps"] == {"SS": ["SetupBilling"]}
+    assert item["lateUndone"] == {"SS": ["SetupBilling"]}
+    # and a second delivery of the late event does not run the undo again
+    assert "late:RevertBilling" in item["claims"]["M"]
+
+
 def test_a_saga_with_no_progress_is_timed_out_compensated_and_shown_by_saga_status(local: LocalRuntime) -> None:
     # Given SetupBilling times out on every attempt (Lambda's retries too): its event ends up in the
     # dead-letter queue and nothing moves the saga on
@@ -191,9 +245,42 @@ def test_a_step_that_succeeds_after_its_saga_ended_is_reported_not_carried_on(
 
     # When the step finishes after that
     answer = choreography.handle(json.loads(delivery.payload), None, billing_while_the_saga_times_out)  # type: ignore[arg-type]
-    # Then its success is not published (SendWelcomeEmail never runs); the instance records the
-    # late step for a human, and the LateSuccess alarm's metric is raised
+    # Then its success is not published (SendWelcomeEmail never runs), and the instance records
+    # the late step (billing's undo removes what it wrote: see the next test)
     assert answer["outcome"] == "late"
     item = local.client("dynamodb").get_item(TableName=instances, Key={"sagaId": {"S": saga}})["Item"]
     assert item["lateSteps"] == {"SS": ["SetupBilling"]}
     assert counts(local, envelope["detail"]["clientId"])["notifications"] == 0
+
+
+@pytest.mark.parametrize(("step", "alarmed"), [("SendWelcomeEmail", True), ("SetupBilling", False)])
+def test_only_a_late_step_with_no_undo_raises_the_late_success_alarm(
+    local: LocalRuntime, step: str, alarmed: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a late success reaching the lifecycle function through its rule
+    from sagakit.choreography import LIFECYCLE, plan
+    from statemachines import saga_named
+
+    (rule,) = [
+        r
+        for r in plan(saga_named(CHOREOGRAPHED), trigger_source="clients")
+        if r.target == LIFECYCLE and r.route.kind == "late"
+    ]
+    envelope = trigger()
+    detail = {
+        "saga": {"id": saga_id(envelope), "name": CHOREOGRAPHED, "version": "1"},
+        "step": step,
+        "trigger": {"detailType": envelope["detail-type"], "detail": envelope["detail"]},
+        "error": {"Error": choreography.LATE, "Cause": "{}"},
+        "late": True,
+    }
+    capsys.readouterr()
+    answer = local.invoke(
+        "lifecycle",
+        {"choreography": rule.route.model_dump(mode="json", by_alias=True), "event": {"detail": detail}},
+    )
+    # Then it is recorded either way; the alarm's metric only for the step nothing can undo
+    assert answer == {"handled": True, "sagaId": saga_id(envelope), "late": step, "undone": not alarmed}
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    raised = {m["Name"] for emf in metrics for d in emf["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert ("SagaLateSuccess" in raised) is alarmed

@@ -86,10 +86,31 @@ def test_a_retriable_step_that_fails_has_nothing_to_compensate() -> None:
     assert walk(failure("SendWelcomeEmail", "States.TimedOut")) == ["lifecycle:failed"]
 
 
-def test_a_late_success_is_recorded_not_compensated() -> None:
-    late = failure("SetupBilling", "SagaAlreadyEnded")
+@pytest.mark.parametrize(("step", "undo"), [("CreateWorkspace", "DiscardWorkspace"), ("SetupBilling", "RevertBilling")])
+def test_a_late_success_is_undone_by_the_steps_undo_and_recorded(step: str, undo: str) -> None:
+    # Given a step's success that came after its saga ended (reported as a late failure)
+    late = failure(step, "SagaAlreadyEnded")
+    late["detail"]["late"] = True
+    # Then two rules take it: the step's own undo, run as a late undo (nothing follows it), and
+    # the lifecycle, which records it and raises no alarm for a step that has an undo
+    to_undo, to_lifecycle = routed(late)
+    assert (to_undo.target, to_undo.route.kind, to_undo.route.undoes, to_undo.route.emits) == (
+        undo,
+        "compensation",
+        step,
+        None,
+    )
+    assert (to_lifecycle.target, to_lifecycle.route.kind) == (LIFECYCLE, "late")
+    assert to_lifecycle.route.undone == ("CreateWorkspace", "SetupBilling")
+
+
+def test_a_late_success_of_a_step_with_no_undo_is_recorded_for_a_human() -> None:
+    # A retriable step has no undo by design (the deadline sweep is the only way it ends late)
+    late = failure("SendWelcomeEmail", "SagaAlreadyEnded")
     late["detail"]["late"] = True
     assert walk(late) == ["lifecycle:late"]
+    (rule,) = routed(late)
+    assert "SendWelcomeEmail" not in rule.route.undone
 
 
 def test_only_the_first_step_starts_the_saga_and_knows_how_to_name_it() -> None:
