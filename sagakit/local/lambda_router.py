@@ -23,6 +23,7 @@ functions of different services must never see each other's ``TABLE_NAME``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import json
@@ -204,8 +205,10 @@ class LambdaRouter:
         fault = self._take_fault(command)
         payload: Any
         logs = ""
-        if fault is not None and fault.kind is FaultKind.BUSINESS and _choreographed(event):
-            # The handler raises the error inside the choreography adapter, which reports it.
+        if fault is not None and fault.kind is not FaultKind.CRASH_AFTER_WRITE and _choreographed(event):
+            # In choreography the adapter has claimed the step before the handler fails: a
+            # business error it reports, a transient error it raises for Lambda to retry, and a
+            # timeout kills the invocation (Lambda retries it too).
             payload, errored, logs = self._run_handler(fn, event, raising=fault)
         elif fault is not None and fault.kind is not FaultKind.CRASH_AFTER_WRITE:
             payload, errored = _fault_payload(fault), True
@@ -246,6 +249,8 @@ class LambdaRouter:
                     handler = _choreographed_failure(raising)
                 context = _LambdaContext(fn, time.monotonic() + timeout)
                 return handler(event, context), False, buffer.getvalue()
+            except _FunctionTimedOut as timed_out:  # the invocation ran out of time mid-handler
+                return {"errorType": "Sandbox.Timedout", "errorMessage": str(timed_out)}, True, buffer.getvalue()
             except Exception as error:  # every handler failure becomes Lambda's error payload
                 payload = {
                     "errorType": type(error).__name__,
@@ -313,13 +318,21 @@ def _mount(asset: Path) -> None:
     """
     if str(asset) not in sys.path:
         sys.path.insert(0, str(asset))
-    for package_init in asset.rglob("__init__.py"):
-        folder = package_init.parent
-        name = ".".join(folder.relative_to(asset).parts)
+    for name, folder in _packages(asset):
         package = sys.modules.get(name)
         search = getattr(package, "__path__", None)
-        if search is not None and str(folder) not in search:
-            search.append(str(folder))
+        if search is not None and folder not in search:
+            search.append(folder)
+
+
+@functools.lru_cache(maxsize=256)
+def _packages(asset: Path) -> tuple[tuple[str, str], ...]:
+    """``asset``'s packages, as (dotted name, folder): an asset folder never changes once staged,
+    and walking it at every invocation cost a few milliseconds each."""
+    return tuple(
+        (".".join(init.parent.relative_to(asset).parts), str(init.parent))
+        for init in sorted(asset.rglob("__init__.py"))
+    )
 
 
 def _command_of(fn: Any) -> str:
@@ -333,16 +346,28 @@ def _choreographed(event: Any) -> bool:
     return is_choreographed(event)
 
 
-def _choreographed_failure(fault: Fault) -> Callable[[Any, Any], Any]:
-    """A handler whose logic raises ``fault.error``, run by the choreography adapter: on AWS the
-    adapter sees a business error raised by the handler, so it does here (it is not the
-    platform's failure that a state machine's Catch sees)."""
-    from sagakit.runtime.choreography import handle
+class _FunctionTimedOut(BaseException):
+    """Lambda stops a function that runs out of time wherever it is: nothing in the handler (the
+    choreography adapter included) catches it, so it is not an ``Exception``."""
 
-    error = type(fault.error, (Exception,), {})
+
+def _choreographed_failure(fault: Fault) -> Callable[[Any, Any], Any]:
+    """A handler whose logic fails as ``fault`` says, run by the choreography adapter, which has
+    claimed the step by then: a business error the adapter reports (it is not the platform's
+    failure that a state machine's Catch sees), a ``TransientError`` it raises for Lambda's
+    retries, a timeout that stops the invocation."""
+    from sagakit.runtime.choreography import handle
+    from sagakit.runtime.errors import TransientError
+
+    message = f"injected {fault.kind.value} fault in {fault.command}"
+    error: type[BaseException] = {
+        FaultKind.BUSINESS: type(fault.error, (Exception,), {}),
+        FaultKind.TRANSIENT: TransientError,
+        FaultKind.TIMEOUT: _FunctionTimedOut,
+    }[fault.kind]
 
     def logic(command: Any, context: Any) -> Any:
-        raise error(f"injected {fault.kind.value} fault in {fault.command}")
+        raise error(message)
 
     return lambda event, context: handle(event, context, logic)
 

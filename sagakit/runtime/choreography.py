@@ -757,7 +757,8 @@ def sweep(route: Route, instances: _Instances, lifecycle: Any, now: datetime) ->
     * ``RUNNING``: ``TIMED_OUT``; the first step not completed is reported failed with
       ``States.TimedOut`` (an uncertain outcome), which starts the compensation the rules
       compile for it, exactly ``Saga.compensation_order``; the saga then ends ``TIMED_OUT``.
-    * ``COMPENSATING``: a compensation never got through: ``COMPENSATION_FAILED``, for a human.
+    * ``COMPENSATING``, or ``TIMED_OUT`` and not ended with no progress for the grace: a
+      compensation never got through: ``COMPENSATION_FAILED``, for a human.
     """
     from events import lifecycle as models
     from sagakit.runtime.lifecycle import _now, _put
@@ -793,9 +794,19 @@ def sweep(route: Route, instances: _Instances, lifecycle: Any, now: datetime) ->
         lifecycle._metric("SagaTimedOut", route.saga)
         _publish(bus, (SOURCE, STEP_FAILED, _failure(envelope, pending, TIMED_OUT_ERROR, reason)))
         swept.append({"sagaId": saga_id, "status": "TIMED_OUT", "step": pending})
-    for item in instances.stale(route.saga, "COMPENSATING", cutoff):
+    # A timed-out saga is compensated from the sweep on: it is stalled once it has made no
+    # progress for as long as a compensation may take with Lambda's retries (the grace).
+    stalled_before = _stamp(now - timedelta(seconds=route.grace_seconds))
+    stalled = [(item, "COMPENSATING") for item in instances.stale(route.saga, "COMPENSATING", cutoff)] + [
+        (item, "TIMED_OUT")
+        for item in instances.stale(route.saga, "TIMED_OUT", cutoff)
+        if "endedAt" not in item and str(item.get("lastProgressAt", "")) < stalled_before
+    ]
+    for item, status in stalled:
         saga_id = str(item["sagaId"])
-        ended, found = instances.end(saga_id, to="COMPENSATION_FAILED", when=("COMPENSATING",), now=now)
+        ended, found = instances.end(
+            saga_id, to="COMPENSATION_FAILED", when=(status,), now=now, once=status == "TIMED_OUT"
+        )
         if not ended:
             continue
         lifecycle._metric("SagaCompensationFailed", route.saga)
