@@ -98,6 +98,12 @@ def _with(name: str, **detail: Any) -> dict[str, Any]:
         ({"source": "clients", "detail": {}}, "detail-type: Field required"),
         (_with("ClientOnboarded", clientId="acme 001"), "detail.clientId: String should match pattern"),
         (_with("ClientOnboarded", companyName="  "), "detail.companyName: String should have at least 1 character"),
+        (_with("ClientOnboarded", companyName="Acme\r\nBcc: all@example.com"), r"detail.companyName: .*U\+000D"),
+        (_with("ClientOnboarded", companyName="Acme\x00"), r"detail.companyName: .*U\+0000 \(unnamed\) at position 4"),
+        (
+            _with("ClientOnboarded", companyName="Acme \u202egnp.exe"),
+            r"detail.companyName: .*U\+202E \(RIGHT-TO-LEFT OVERRIDE\)",
+        ),
         (_with("ClientOnboarded", contactEmail="jane@"), "detail.contactEmail: String should match pattern"),
         (_with("ClientOnboarded", plan="free"), "detail.plan: Input should be 'starter', 'growth' or 'enterprise'"),
         (_with("ClientOnboarded", onboardedAt="2026-11-29T09:15:00"), "detail.onboardedAt: Input should have timezone"),
@@ -110,6 +116,9 @@ def _with(name: str, **detail: Any) -> dict[str, Any]:
         "no detail-type",
         "client id with a space",
         "blank company name",
+        "company name with CRLF",
+        "company name with NUL",
+        "company name with a bidi override",
         "not an e-mail address",
         "unknown plan",
         "naive timestamp",
@@ -120,6 +129,13 @@ def _with(name: str, **detail: Any) -> dict[str, Any]:
 def test_a_bad_event_is_refused_naming_the_field(raw, message):
     with pytest.raises(ValueError, match=message):
         parse_event(raw)
+
+
+def test_company_names_in_any_script_are_accepted():
+    for name in ("Société Générale", "株式会社アクメ", "شركة أكمي", "Acme\u200dCo"):
+        onboarded = parse_event(_with("ClientOnboarded", companyName=name))
+        assert isinstance(onboarded, ClientOnboarded)
+        assert onboarded.company_name == name
 
 
 def test_company_names_are_stripped():
