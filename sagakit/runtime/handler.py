@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from sagakit.runtime import choreography
+from sagakit.runtime.aws import aws_client
 from sagakit.runtime.errors import BusinessError, InvalidCommand, TransientError, describe_validation_error
 from sagakit.runtime.lifecycle import publish_step_event
 
@@ -201,7 +202,9 @@ class _Idempotency:
             guarded = idempotent_function(
                 self._execute,
                 data_keyword_argument="event",
-                persistence_store=DynamoDBPersistenceLayer(table_name=table),
+                # The step's own DynamoDB client: without it, Powertools makes a boto3 session
+                # of its own and loads the DynamoDB model and endpoint rules a second time.
+                persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_client=aws_client("dynamodb")),
                 config=config,
             )
             found = (guarded, config)

@@ -35,7 +35,6 @@ SOURCE = "sagakit"
 STATUS_CHANGE = "Step Functions Execution Status Change"
 _TASK_FAILURES = ("LambdaFunctionFailed", "TaskFailed", "LambdaFunctionTimedOut", "TaskTimedOut")
 TERMINAL = ("COMPLETED", "FAILED", "COMPENSATION_FAILED", "TIMED_OUT", "ABORTED")
-_clients: dict[str, Any] = {}
 
 
 class LifecycleSettings(BaseModel):
@@ -48,11 +47,10 @@ class LifecycleSettings(BaseModel):
 
 
 def _client(name: str) -> Any:
-    if name not in _clients:
-        import boto3
+    # The function's shared clients: after a step, publishing its event loads no model twice.
+    from sagakit.runtime.aws import aws_client
 
-        _clients[name] = boto3.client(name)  # type: ignore[call-overload]
-    return _clients[name]
+    return aws_client(name)
 
 
 def _now() -> str:

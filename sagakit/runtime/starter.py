@@ -29,7 +29,6 @@ __all__ = ["StarterSettings", "handler", "saga_id_for"]
 
 #: SQS's limit is 256 KiB; keep room for the reason and the JSON around the event.
 _DLQ_EVENT_BYTES = 200 * 1024
-_clients: dict[str, Any] = {}
 
 
 class StarterSettings(BaseModel):
@@ -66,11 +65,9 @@ def saga_id_for(template: str, detail: dict[str, Any], *, fallback: str) -> str:
 
 
 def _client(name: str) -> Any:
-    if name not in _clients:
-        import boto3
+    from sagakit.runtime.aws import aws_client
 
-        _clients[name] = boto3.client(name)  # type: ignore[call-overload]
-    return _clients[name]
+    return aws_client(name)
 
 
 def _parse(event: dict[str, Any], trigger: str) -> BaseModel:
