@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from sagakit.runtime import choreography
 from sagakit.runtime.aws import aws_client
+from sagakit.runtime.command import is_choreographed
 from sagakit.runtime.errors import BusinessError, InvalidCommand, TransientError, describe_validation_error
 from sagakit.runtime.lifecycle import publish_step_event
 
@@ -83,7 +83,10 @@ def saga_handler(*, service: str, command: type[C]) -> Callable[[Callable[[C], B
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             if not built:
                 built.append(_build(service, command, logic))
-            if choreography.is_choreographed(event):  # a choreography rule's input, not a state machine's
+            if is_choreographed(event):  # a choreography rule's input, not a state machine's
+                # Imported here: an orchestrated step never needs the choreography adapter.
+                from sagakit.runtime import choreography
+
                 return choreography.handle(event, context, built[0])
             return built[0](event, context)
 
