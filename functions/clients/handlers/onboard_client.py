@@ -18,6 +18,7 @@ from events.clients import ClientOnboarded
 from functions.clients import SERVICE, logic
 from sagakit.runtime import InvalidCommand
 from sagakit.runtime.errors import describe_validation_error
+from sagakit.runtime.handler import TRACED_MODULES
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,7 +27,7 @@ __all__ = ["handler"]
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Sagas"), service=SERVICE)
-tracer = Tracer(service=SERVICE)
+tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context(correlation_id_path="clientId", clear_state=True)
