@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from sagakit.runtime.aws import aws_client
+from sagakit.runtime.coldstart import ends_cold_start
 from sagakit.runtime.command import is_choreographed
 from sagakit.runtime.errors import BusinessError, InvalidCommand, TransientError, describe_validation_error
 from sagakit.runtime.lifecycle import publish_step_event
@@ -85,6 +86,9 @@ def saga_handler(*, service: str, command: type[C]) -> Callable[[Callable[[C], B
     def decorate(logic: Callable[[C], BaseModel]) -> LambdaHandler:
         built: list[LambdaHandler] = []
 
+        # After the first invocation (the clients, the Powertools utilities and the models'
+        # validators made), the cold start is over.
+        @ends_cold_start
         @functools.wraps(logic)
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             if not built:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from sagakit.runtime.coldstart import ends_cold_start
 from sagakit.runtime.settings import load_settings
 
 if TYPE_CHECKING:
@@ -304,6 +305,7 @@ def _iso(epoch_ms: int | None) -> str | None:
     return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat()
 
 
+@ends_cold_start
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point: a status change from Step Functions, a step event from the bus, or a
     choreographed saga's route (its end, the deadline sweep: ``sagakit.runtime.choreography``)."""

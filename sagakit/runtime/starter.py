@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from sagakit.runtime.coldstart import ends_cold_start
 from sagakit.runtime.command import SAGA_ID_PATTERN
 from sagakit.runtime.settings import load_settings
 
@@ -136,6 +137,7 @@ def start(event: dict[str, Any], logger: Any) -> dict[str, Any]:
     return {"started": True, "sagaId": saga_id, "executionArn": response["executionArn"]}
 
 
+@ends_cold_start
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point of the starter."""
     from aws_lambda_powertools import Logger

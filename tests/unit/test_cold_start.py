@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 STEP = "functions.billing.handlers.setup_billing"
 #: What Lambda's runtime sets, which ``sagakit.runtime.coldstart`` recognises.
@@ -39,3 +41,54 @@ def test_an_orchestrated_step_does_not_load_the_choreography_adapter() -> None:
     # never calls it, and it would cost every cold start its compilation and its models
     assert STEP in loaded
     assert "sagakit.runtime.choreography" not in loaded
+
+
+@pytest.mark.parametrize("on_lambda", [True, False], ids=["on Lambda", "elsewhere"])
+def test_the_collector_is_held_back_only_for_a_lambda_cold_start(on_lambda: bool) -> None:
+    # Given the collector's thresholds in a fresh interpreter
+    code = f"""
+import gc, json
+default = gc.get_threshold()
+import {STEP}
+loading = gc.get_threshold()
+from sagakit.runtime import resume_collection
+resume_collection()
+print(json.dumps({{"default": default, "loading": loading, "after": gc.get_threshold(),
+                  "frozen": gc.get_freeze_count()}}))
+"""
+    # When a step's handler module is imported, on Lambda or elsewhere, and the cold start ends
+    seen = fresh(code, **(ON_LAMBDA if on_lambda else {}))
+
+    # Then on Lambda the first generation waits while the function loads, and afterwards what
+    # it loaded is frozen and the thresholds are the interpreter's again; elsewhere (tests, the
+    # CLI, the offline runtime) nothing changes
+    if on_lambda:
+        assert seen["loading"][0] > 100 * seen["default"][0]
+        assert seen["frozen"] > 10_000
+    else:
+        assert seen["loading"] == seen["default"]
+        assert seen["frozen"] == 0
+    assert seen["after"] == seen["default"]
+
+
+def test_a_step_ends_the_cold_start_after_its_first_invocation() -> None:
+    # Given a step imported as on Lambda, called once (with an input it refuses: no AWS needed)
+    code = f"""
+import gc, json
+from {STEP} import handler
+class Context:
+    function_name = "SetupBilling"; memory_limit_in_mb = 256; aws_request_id = "r-1"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:SetupBilling"
+before = gc.get_freeze_count()
+try:
+    handler({{"sagaId": "not a valid id!"}}, Context())
+except Exception as error:
+    refused = type(error).__name__
+print(json.dumps({{"before": before, "after": gc.get_freeze_count(), "refused": refused}}))
+"""
+    seen = fresh(code, **ON_LAMBDA, POWERTOOLS_TRACE_DISABLED="true", AWS_REGION="eu-west-1")
+
+    # Then the invocation, even a failed one, ended the cold start
+    assert seen["refused"] == "InvalidCommand"
+    assert seen["before"] == 0
+    assert seen["after"] > 10_000

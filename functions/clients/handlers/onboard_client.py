@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from events.clients import ClientOnboarded
 from functions.clients import SERVICE, logic
 from sagakit.runtime import InvalidCommand
+from sagakit.runtime.coldstart import ends_cold_start
 from sagakit.runtime.errors import describe_validation_error
 from sagakit.runtime.handler import TRACED_MODULES
 
@@ -30,6 +31,7 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Saga
 tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 
 
+@ends_cold_start
 @logger.inject_lambda_context(correlation_id_path="clientId", clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
