@@ -17,6 +17,10 @@ invocation ends (about 800 objects, some 2,200 small blocks: well under 1 MiB, m
 unfreezing and collecting at that point) is frozen with the rest instead of being freed. If an
 entry point never resumes, the collector still runs, only rarely: nothing is switched off.
 
+With SnapStart (``StageConfig.snap_start``), ``before_snapshot`` lets a handler do the first
+invocation's set-up before Lambda snapshots the initialised function, so that a restored
+function starts with it done.
+
 Outside Lambda (tests, the CLI, the offline runtime) this module does nothing.
 """
 
@@ -28,7 +32,7 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-__all__ = ["COLD_START_THRESHOLD", "ends_cold_start", "on_lambda", "resume_collection"]
+__all__ = ["COLD_START_THRESHOLD", "before_snapshot", "ends_cold_start", "on_lambda", "resume_collection"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,6 +89,20 @@ def ends_cold_start(entry_point: F) -> F:
             resume_collection()
 
     return cast(F, invoke)
+
+
+def before_snapshot(warm: Callable[[], object]) -> None:
+    """Have ``warm`` run before Lambda takes a SnapStart snapshot of this function.
+
+    ``snapshot_restore_py`` ships with Lambda's Python runtimes (3.12 and later) only, and its
+    hooks run only when a published version with SnapStart is initialised; anywhere else this
+    does nothing.
+    """
+    try:
+        from snapshot_restore_py import register_before_snapshot  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    register_before_snapshot(warm)
 
 
 _defer_collection()

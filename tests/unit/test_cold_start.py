@@ -92,3 +92,35 @@ print(json.dumps({{"before": before, "after": gc.get_freeze_count(), "refused": 
     assert seen["refused"] == "InvalidCommand"
     assert seen["before"] == 0
     assert seen["after"] > 10_000
+
+
+def test_with_snap_start_a_step_is_set_up_before_the_snapshot(tmp_path: Path) -> None:
+    # Given Lambda's snapshot hook module (only its runtime ships it), standing in here
+    (tmp_path / "snapshot_restore_py.py").write_text(
+        "hooks = []\ndef register_before_snapshot(hook):\n    hooks.append(hook)\n", encoding="utf-8"
+    )
+    code = f"""
+import gc, json, snapshot_restore_py
+import {STEP}
+from sagakit.runtime import aws
+for hook in snapshot_restore_py.hooks:
+    hook()
+print(json.dumps({{"hooks": len(snapshot_restore_py.hooks), "clients": sorted(k[0] for k in aws._clients),
+                  "frozen": gc.get_freeze_count()}}))
+"""
+    # When the step's module is imported and Lambda runs the hooks before taking the snapshot
+    seen = fresh(code, **ON_LAMBDA, PYTHONPATH=str(tmp_path), AWS_REGION="eu-west-1", SAGA_EVENT_BUS_NAME="bus")
+
+    # Then the snapshot holds what a first invocation would otherwise make: the step's clients,
+    # and the collector's cold start already ended (survivors frozen)
+    assert seen["hooks"] == 1
+    assert seen["clients"] == ["dynamodb", "events"]
+    assert seen["frozen"] > 10_000
+
+
+def test_without_lambdas_snapshot_module_nothing_is_registered() -> None:
+    # Given no snapshot_restore_py (tests, the CLI, a runtime older than Python 3.12)
+    loaded = fresh(f"import json, sys, {STEP}; print(json.dumps('snapshot_restore_py' in sys.modules))")
+
+    # Then importing a step does not fail and registers nothing
+    assert loaded is False
