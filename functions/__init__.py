@@ -6,3 +6,7 @@ holds the record and id helpers that every service uses the same way.
 """
 
 from __future__ import annotations
+
+# Lambda imports this package before a handler module: the kit's runtime comes first, so that on
+# Lambda the garbage collector is held back for the whole cold start (sagakit.runtime.coldstart).
+import sagakit.runtime  # noqa: F401

@@ -43,6 +43,15 @@ class StageConfig(BaseModel):
     powertools_layer: str = Field(default=DEFAULT_POWERTOOLS_LAYER, description="public Powertools layer name")
     powertools_layer_version: int = Field(default=27, ge=1)
     memory_mb: int = Field(default=256, ge=128, le=10240)
+    snap_start: bool = Field(
+        default=False,
+        description=(
+            "Lambda SnapStart for the saga steps and compensations (Python 3.12+): each publishes a "
+            "version, and state machines invoke it through the alias 'live' (choreography rules "
+            "still invoke $LATEST). Off by default: it bills the "
+            "snapshot cache and restores, and it cannot be tried offline (moto runs no snapshots)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _layer_fits_the_runtime(self) -> StageConfig:

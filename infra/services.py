@@ -24,13 +24,23 @@ from infra.assets import service_code
 from infra.config import StageConfig
 from sagakit.definition import Command, service_package
 
-__all__ = ["SERVICE_EXTRAS", "TABLE_ACTIONS", "LambdaSettings", "ServiceExtras", "ServiceResources", "pascal"]
+__all__ = [
+    "LIVE_ALIAS",
+    "SERVICE_EXTRAS",
+    "TABLE_ACTIONS",
+    "LambdaSettings",
+    "ServiceExtras",
+    "ServiceResources",
+    "pascal",
+]
 
 PARTITION_KEY = "clientId"
 #: Everything ``functions.shared.dal.SagaRecords`` does to a service's table: ``claim``
 #: (PutItem, conditional), ``release`` (DeleteItem, conditional) and ``get`` (GetItem).
 #: tests/infra/test_least_privilege.py reads the dal's boto3 calls and fails if they differ.
 TABLE_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem")
+#: The alias sagas invoke when the stage turns SnapStart on (``StageConfig.snap_start``).
+LIVE_ALIAS = "live"
 
 
 @dataclass(frozen=True)
@@ -80,9 +90,11 @@ class LambdaSettings:
         environment: Mapping[str, str],
         service: str,
         description: str,
+        snap_start: bool = False,
     ) -> lambda_.Function:
         """A function with the stack's defaults: arm64, X-Ray active, JSON logs with retention,
-        and a role of its own that may only write to its log group (and send traces)."""
+        and a role of its own that may only write to its log group (and send traces). With
+        ``snap_start``, Lambda SnapStart on its published versions."""
         log_group = logs.LogGroup(
             scope,
             f"{construct_id}Logs",
@@ -116,6 +128,8 @@ class LambdaSettings:
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             reserved_concurrent_executions=self.config.reserved_concurrency,
+            # Applies to published versions only: ServiceResources.invoked is the alias to call.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
             environment={
                 "POWERTOOLS_SERVICE_NAME": service,
                 "POWERTOOLS_METRICS_NAMESPACE": "Sagas",
@@ -195,5 +209,12 @@ class ServiceResources(Construct):
                 service=service,
                 description=f"{service}: {command.name}",
                 environment={"TABLE_NAME": self.table.table_name, **environment},
+                snap_start=settings.config.snap_start,
             )
             nag.acknowledge(self.functions[command.name], nag.SYNCHRONOUS_INVOCATION)
+        #: What a saga invokes, per command: the function, or with SnapStart its alias ``live``
+        #: on the current version (SnapStart restores published versions only, never $LATEST).
+        self.invoked: dict[str, lambda_.IFunction] = {
+            name: function.add_alias(LIVE_ALIAS) if settings.config.snap_start else function
+            for name, function in self.functions.items()
+        }

@@ -141,6 +141,8 @@ class SagaStack(Stack):
             dead_letters={name: deployed.dead_letters for name, deployed in self.deployed.items()},
         )
         # Choreographed sagas: EventBridge rules between the same functions (sagakit/choreography.py).
+        # The functions themselves: a choreography sets their environment and grants, and its rules
+        # invoke $LATEST (StageConfig.snap_start serves the orchestrated sagas).
         functions = {name: fn for service in self.services.values() for name, fn in service.functions.items()}
         self.choreographies = {
             saga.name: SagaChoreography(
@@ -161,9 +163,7 @@ class SagaStack(Stack):
             nag.acknowledge(choreography.dead_letters, nag.NOT_A_REDRIVE_DLQ, nag.DLQ_HAS_NO_DLQ)
 
     def _add_saga(self, saga: Saga, settings: LambdaSettings, removal: RemovalPolicy) -> None:
-        functions = {
-            command.name: self.services[command.service].functions[command.name] for command in saga.commands()
-        }
+        functions = {command.name: self.services[command.service].invoked[command.name] for command in saga.commands()}
         machine = SagaStateMachine(
             self,
             saga.name,

@@ -1,6 +1,6 @@
-"""The data-access layer every service's ``dal`` is built on: cached boto3 clients, saga-owned
-DynamoDB records and event publishing. With the services' ``dal`` modules, the only code that
-talks to AWS.
+"""The data-access layer every service's ``dal`` is built on: saga-owned DynamoDB records and
+event publishing, through the kit's shared boto3 clients (``aws_client``). With the services'
+``dal`` modules, the only code that talks to AWS.
 
 A step writes at most one record per client, stamped with its owner (the saga id). Delivery is
 at least once everywhere, so both operations are idempotent and atomic:
@@ -16,19 +16,17 @@ at least once everywhere, so both operations are idempotent and atomic:
 from __future__ import annotations
 
 import json
-import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from events import EventEnvelope
 from sagakit.runtime import CamelModel, TransientError
+from sagakit.runtime.aws import aws_client
 
 __all__ = [
     "Claim",
@@ -57,31 +55,8 @@ _RETRYABLE_CODES = frozenset(
     }
 )
 
-_clients: dict[tuple[str, str | None, str | None], Any] = {}
-# Making a client goes through boto3's default session, which is not thread-safe (boto3 docs,
-# "Multithreading or multiprocessing with clients"); a client, once made, is.
-_clients_lock = threading.Lock()
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-
-def aws_client(service_name: str) -> Any:
-    """A boto3 client for ``service_name``, made once per region and endpoint.
-
-    The region and endpoint are read from the environment at each call, so one process can
-    serve tests, the offline runtime (``AWS_ENDPOINT_URL``) and Lambda alike.
-    """
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service_name.upper()}") or os.environ.get("AWS_ENDPOINT_URL")
-    key = (service_name, region, endpoint)
-    found = _clients.get(key)
-    if found is None:
-        with _clients_lock:
-            found = _clients.get(key)
-            if found is None:
-                found = boto3.client(service_name, region_name=region, endpoint_url=endpoint)
-                _clients[key] = found
-    return found
 
 
 def _call(operation: Any, **kwargs: Any) -> dict[str, Any]:

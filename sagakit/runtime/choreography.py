@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from sagakit.runtime.command import SAGA_ID_PATTERN, CamelModel, SagaError
+from sagakit.runtime.command import ROUTE_KEY, SAGA_ID_PATTERN, CamelModel, SagaError, is_choreographed
 from sagakit.runtime.errors import describe_validation_error
 from sagakit.runtime.settings import load_settings
 
@@ -84,8 +84,6 @@ __all__ = [
     "on_lifecycle_route",
 ]
 
-#: The key of a choreography rule's target input that holds its ``Route``.
-ROUTE_KEY = "choreography"
 #: The source of every event the choreography publishes (success, failure, compensation).
 SOURCE = "sagakit.choreography"
 #: The detail-type of a step's failure.
@@ -189,12 +187,6 @@ class _Settings(BaseModel):
 
     SAGA_EVENT_BUS_NAME: str = Field(min_length=1)
     SAGA_INSTANCES_TABLE: str = Field(min_length=1)
-
-
-def is_choreographed(event: Any) -> bool:
-    """Whether a function's input came from a choreography rule (rather than a state machine or
-    another event): it carries a ``Route``."""
-    return isinstance(event, dict) and isinstance(event.get(ROUTE_KEY), dict)
 
 
 # -- the instance record ---------------------------------------------------------------------

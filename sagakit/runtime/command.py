@@ -10,10 +10,12 @@ from pydantic.alias_generators import to_camel
 
 from sagakit.runtime.errors import InvalidCommand, describe_validation_error
 
-__all__ = ["SAGA_ID_PATTERN", "CamelModel", "SagaCommand", "SagaError"]
+__all__ = ["ROUTE_KEY", "SAGA_ID_PATTERN", "CamelModel", "SagaCommand", "SagaError", "is_choreographed"]
 
 #: Step Functions execution names allow 1-80 of these characters; the saga id is the name.
 SAGA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
+#: The key of a choreography rule's target input that holds its ``Route``.
+ROUTE_KEY = "choreography"
 
 D = TypeVar("D", bound=BaseModel)
 E = TypeVar("E", bound=BaseModel)
@@ -23,7 +25,9 @@ class CamelModel(BaseModel):
     """Base for every contract: camelCase on the wire, snake_case in Python, unknown fields
     rejected so that a typo in a producer is caught at the boundary."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+    )
 
 
 class SagaError(BaseModel):
@@ -72,3 +76,14 @@ class SagaCommand(CamelModel, Generic[D]):
             return model.model_validate(raw)
         except ValidationError as error:
             raise InvalidCommand(f"results.{model.__name__}: {describe_validation_error(error)}") from None
+
+
+def is_choreographed(event: Any) -> bool:
+    """Whether a function's input came from a choreography rule (rather than a state machine or
+    another event): it carries a ``Route``.
+
+    It lives here, not in ``sagakit.runtime.choreography``, so that a step handler tells the two
+    inputs apart without importing the choreography adapter (and compiling and building its
+    models) on an orchestrated cold start.
+    """
+    return isinstance(event, dict) and isinstance(event.get(ROUTE_KEY), dict)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from sagakit.runtime.coldstart import ends_cold_start
 from sagakit.runtime.settings import load_settings
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ SOURCE = "sagakit"
 STATUS_CHANGE = "Step Functions Execution Status Change"
 _TASK_FAILURES = ("LambdaFunctionFailed", "TaskFailed", "LambdaFunctionTimedOut", "TaskTimedOut")
 TERMINAL = ("COMPLETED", "FAILED", "COMPENSATION_FAILED", "TIMED_OUT", "ABORTED")
-_clients: dict[str, Any] = {}
 
 
 class LifecycleSettings(BaseModel):
@@ -48,11 +48,10 @@ class LifecycleSettings(BaseModel):
 
 
 def _client(name: str) -> Any:
-    if name not in _clients:
-        import boto3
+    # The function's shared clients: after a step, publishing its event loads no model twice.
+    from sagakit.runtime.aws import aws_client
 
-        _clients[name] = boto3.client(name)  # type: ignore[call-overload]
-    return _clients[name]
+    return aws_client(name)
 
 
 def _now() -> str:
@@ -307,6 +306,7 @@ def _iso(epoch_ms: int | None) -> str | None:
     return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat()
 
 
+@ends_cold_start
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point: a status change from Step Functions, a step event from the bus, or a
     choreographed saga's route (its end, the deadline sweep: ``sagakit.runtime.choreography``)."""

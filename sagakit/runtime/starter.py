@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from sagakit.runtime.coldstart import ends_cold_start
 from sagakit.runtime.command import SAGA_ID_PATTERN
 from sagakit.runtime.settings import load_settings
 
@@ -29,7 +30,6 @@ __all__ = ["StarterSettings", "handler", "saga_id_for"]
 
 #: SQS's limit is 256 KiB; keep room for the reason and the JSON around the event.
 _DLQ_EVENT_BYTES = 200 * 1024
-_clients: dict[str, Any] = {}
 
 
 class StarterSettings(BaseModel):
@@ -66,11 +66,9 @@ def saga_id_for(template: str, detail: dict[str, Any], *, fallback: str) -> str:
 
 
 def _client(name: str) -> Any:
-    if name not in _clients:
-        import boto3
+    from sagakit.runtime.aws import aws_client
 
-        _clients[name] = boto3.client(name)  # type: ignore[call-overload]
-    return _clients[name]
+    return aws_client(name)
 
 
 def _parse(event: dict[str, Any], trigger: str) -> BaseModel:
@@ -139,6 +137,7 @@ def start(event: dict[str, Any], logger: Any) -> dict[str, Any]:
     return {"started": True, "sagaId": saga_id, "executionArn": response["executionArn"]}
 
 
+@ends_cold_start
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point of the starter."""
     from aws_lambda_powertools import Logger

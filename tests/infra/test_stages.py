@@ -237,3 +237,48 @@ def test_the_sender_address_must_be_an_address() -> None:
         StageConfig(
             stage="dev", retain_data=False, log_retention_days=14, alarm_failures_threshold=5, sender_address="nobody"
         )
+
+
+def test_snap_start_is_one_config_change_and_the_sagas_invoke_the_snapshotted_version(tmp_path: Path) -> None:
+    # Given the prod config with SnapStart turned on
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+
+    from infra.stack import SagaStack
+    from statemachines import all_sagas
+
+    config = stage_config("prod").model_copy(update={"snap_start": True})
+    stack = SagaStack(App(outdir=str(tmp_path)), "SagaKit-prod", config=config, sagas=all_sagas())
+    raw = Template.from_stack(stack).to_json()
+    functions = {
+        logical: resource
+        for logical, resource in raw["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    snapped = {
+        logical
+        for logical, resource in functions.items()
+        if resource["Properties"].get("SnapStart") == {"ApplyOn": "PublishedVersions"}
+    }
+
+    # Then every step and compensation (and only those) restores from a snapshot of a published
+    # version, which an alias "live" points at
+    steps = {f"sagakit-prod-{command.name}" for saga in all_sagas() for command in saga.commands()}
+    assert {functions[logical]["Properties"]["FunctionName"] for logical in snapped} >= steps
+    assert not any("Starter" in logical or "Lifecycle" in logical for logical in snapped)
+    aliases = [r["Properties"] for r in resources(raw, "AWS::Lambda::Alias")]
+    assert {alias["Name"] for alias in aliases} == {"live"}
+    assert {alias["FunctionName"]["Ref"] for alias in aliases} == snapped
+    # and every orchestrated saga's task invokes that alias, never $LATEST
+    for machine in resources(raw, "AWS::StepFunctions::StateMachine"):
+        parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+        referenced = [part["Ref"] for part in parts if isinstance(part, dict) and "Ref" in part]
+        invoked = [part["Fn::GetAtt"][0] for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part]
+        assert referenced and all("Aliaslive" in logical for logical in referenced)
+        assert not set(invoked) & snapped
+
+
+def test_snap_start_is_off_by_default() -> None:
+    # SnapStart bills its cache and restores, and nothing offline can try it: a stage opts in
+    assert not stage_config("dev").snap_start
+    assert not stage_config("prod").snap_start

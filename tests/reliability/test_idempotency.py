@@ -17,6 +17,7 @@ from events.ai_workspace import WorkspaceCreated
 from functions.ai_workspace.errors import WorkspaceConflict
 from functions.ai_workspace.handlers import create_workspace, delete_workspace
 from sagakit.runtime import SagaCommand, TransientError, saga_handler
+from sagakit.runtime.aws import aws_client
 from sagakit.runtime.handler import IDEMPOTENCY_TABLE_ENV
 from tests.conftest import ServiceTables
 
@@ -154,3 +155,28 @@ def test_a_step_already_in_progress_is_a_transient_error_so_step_functions_retri
     [error] = seen
     assert type(error) is TransientError
     assert "already in progress" in str(error)
+
+
+def test_the_idempotency_records_go_through_the_steps_own_dynamodb_client(
+    service_tables: ServiceTables, saga_command: Any, idempotency: str
+) -> None:
+    # Given the DynamoDB client every data-access layer of the function uses
+    client = aws_client("dynamodb")
+    seen: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
+        seen.append((model.name, params.get("TableName", "")))
+
+    client.meta.events.register("before-parameter-build.dynamodb", record)
+    try:
+        # When a step runs under idempotency
+        service_tables.invoke(SERVICE, create_workspace.handler, saga_command("CreateWorkspace"))
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", record)
+
+    # Then its idempotency record and its own write went through that one client: Powertools
+    # made no boto3 session of its own, which would load the DynamoDB model a second time at
+    # every cold start
+    tables = {table for _, table in seen}
+    assert {TABLE, service_tables.table_name(SERVICE)} <= tables
+    assert ("PutItem", TABLE) in seen

@@ -17,7 +17,9 @@ from pydantic import ValidationError
 from events.clients import ClientOnboarded
 from functions.clients import SERVICE, logic
 from sagakit.runtime import InvalidCommand
+from sagakit.runtime.coldstart import ends_cold_start
 from sagakit.runtime.errors import describe_validation_error
+from sagakit.runtime.handler import TRACED_MODULES
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,9 +28,10 @@ __all__ = ["handler"]
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Sagas"), service=SERVICE)
-tracer = Tracer(service=SERVICE)
+tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 
 
+@ends_cold_start
 @logger.inject_lambda_context(correlation_id_path="clientId", clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
