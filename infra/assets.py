@@ -127,8 +127,17 @@ def asset_sizes(directory: Path, stack_name: str) -> list[AssetSize]:
 
 def main(argv: list[str]) -> None:
     """Print the asset report of ``cdk.out`` (or the given assembly) for every stack in it."""
-    directory = Path(argv[0] if argv else "cdk.out")
-    for template in sorted(directory.glob("*.template.json")):
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.assets", description="Size of every Lambda asset in a synthesized cloud assembly."
+    )
+    parser.add_argument("assembly", nargs="?", default="cdk.out", help="the cloud assembly folder (default: cdk.out)")
+    directory = Path(parser.parse_args(argv).assembly)
+    templates = sorted(directory.glob("*.template.json"))
+    if not templates:
+        parser.error(f"assembly: {directory} holds no *.template.json; run `make synth` first")
+    for template in templates:
         stack_name = template.name.removesuffix(".template.json")
         print(f"{stack_name}: Lambda assets (zip: deflate, as the offline deploy and the CDK CLI pack them)")
         for asset in asset_sizes(directory, stack_name):
