@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,8 +31,11 @@ local_app = typer.Typer(help="Run the synthesized stack offline, in moto.", no_a
 app.add_typer(local_app, name="local")
 app.add_typer(scaffold_app, name="scaffold")
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+# Piped or captured (CI logs, `make demo | tee`), rich would assume 80 columns and cut the
+# trace's state names short; a terminal keeps its own width, and COLUMNS still wins.
+_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
+console = Console(highlight=False, width=_PIPED_WIDTH)
+errors = Console(stderr=True, highlight=False, width=_PIPED_WIDTH)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EVENT = ROOT / "events" / "samples" / "client_onboarded.json"
