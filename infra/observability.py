@@ -29,7 +29,6 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import nag
-from infra.assets import service_code
 from infra.config import StageConfig
 from infra.services import LambdaSettings
 from sagakit.definition import Saga
@@ -108,7 +107,7 @@ class SagaObservability(Construct):
             "Lifecycle",
             name="saga-lifecycle",
             handler="sagakit.runtime.lifecycle.handler",
-            code=service_code(["sagakit/runtime", "events"]),
+            code=settings.code(["sagakit/runtime", "events"]),
             service="saga-lifecycle",
             description="Saga lifecycle events, the instances table and saga metrics",
             environment={
@@ -116,6 +115,7 @@ class SagaObservability(Construct):
                 "SAGA_INSTANCES_TABLE": self.instances.table_name,
                 "SAGA_COMPENSATIONS": json.dumps(compensations, sort_keys=True),
             },
+            findings=[nag.ASYNC_FAILURES_TO_DESTINATION],
         )
         # Exactly what lifecycle.py calls: UpdateItem on the instances table, PutEvents on the
         # saga bus, GetExecutionHistory on this stack's executions (to classify a failure).
@@ -158,7 +158,6 @@ class SagaObservability(Construct):
             retry_attempts=2,
             on_failure=destinations.SqsDestination(self.dead_letters),
         )
-        nag.acknowledge(self.lifecycle, nag.ASYNC_FAILURES_TO_DESTINATION)
         target = targets.LambdaFunction(
             self.lifecycle,
             dead_letter_queue=self.dead_letters,

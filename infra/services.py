@@ -9,7 +9,7 @@ and the stack grants the rest where the pieces meet (its table, the bus, a state
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aws_cdk import Duration, RemovalPolicy
@@ -63,11 +63,26 @@ def pascal(service: str) -> str:
 
 @dataclass(frozen=True)
 class LambdaSettings:
-    """Function settings shared by every handler of the stack."""
+    """Function settings shared by every handler of the stack (one instance per stack)."""
 
     config: StageConfig
     layer: lambda_.ILayerVersion
     runtime: lambda_.Runtime
+    _codes: dict[tuple[str, ...], lambda_.Code] = field(default_factory=dict, compare=False, repr=False)
+
+    def code(self, packages: Sequence[str]) -> lambda_.Code:
+        """The stack's one ``Code`` holding ``packages`` (``infra.assets.service_code``).
+
+        Shared by every function of the stack that runs the same packages (each saga's starter,
+        the lifecycle function): the asset is bundled and staged once, not once per saga. The
+        template is the same either way (the asset hash comes from the bundled output).
+        A ``Code`` may only be used in the stack it was first bound in, hence one cache per
+        ``LambdaSettings``, which is per stack.
+        """
+        key = tuple(packages)
+        if key not in self._codes:
+            self._codes[key] = service_code(list(key))
+        return self._codes[key]
 
     def function(
         self,
@@ -80,9 +95,14 @@ class LambdaSettings:
         environment: Mapping[str, str],
         service: str,
         description: str,
+        findings: Iterable[nag.Finding] = (),
     ) -> lambda_.Function:
         """A function with the stack's defaults: arm64, X-Ray active, JSON logs with retention,
-        and a role of its own that may only write to its log group (and send traces)."""
+        and a role of its own that may only write to its log group (and send traces).
+
+        ``findings`` are the cdk-nag findings the caller acknowledges on the function; they are
+        acknowledged with the runtime's in one call (each call is a jsii round trip to Node).
+        """
         log_group = logs.LogGroup(
             scope,
             f"{construct_id}Logs",
@@ -124,7 +144,7 @@ class LambdaSettings:
                 **environment,
             },
         )
-        nag.acknowledge(function, *nag.previous_runtime(self.config.runtime))
+        nag.acknowledge(function, *nag.previous_runtime(self.config.runtime), *findings)
         return function
 
 
@@ -183,7 +203,9 @@ class ServiceResources(Construct):
             ),
             removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
         )
-        code = service_code([f"functions/{service_package(service)}", "functions/shared", "events", "sagakit/runtime"])
+        code = settings.code([f"functions/{service_package(service)}", "functions/shared", "events", "sagakit/runtime"])
+        # Read once: every read of a construct's attribute is a jsii round trip.
+        table_name = self.table.table_name
         self.functions: dict[str, lambda_.Function] = {}
         for command in commands:
             self.functions[command.name] = settings.function(
@@ -194,6 +216,6 @@ class ServiceResources(Construct):
                 code=code,
                 service=service,
                 description=f"{service}: {command.name}",
-                environment={"TABLE_NAME": self.table.table_name, **environment},
+                environment={"TABLE_NAME": table_name, **environment},
+                findings=[nag.SYNCHRONOUS_INVOCATION],
             )
-            nag.acknowledge(self.functions[command.name], nag.SYNCHRONOUS_INVOCATION)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -26,7 +25,6 @@ from constructs import Construct
 
 from events import contract
 from infra import nag
-from infra.assets import service_code
 from infra.config import StageConfig
 from infra.observability import SagaObservability
 from infra.reliability import SagaReliability
@@ -82,6 +80,8 @@ class SagaStack(Stack):
         # An explicit name: the rule refers to the bus by name (see ENVIRONMENT.md on moto's
         # CloudFormation and Ref to an event bus).
         self.bus = events.EventBus(self, "EventBus", event_bus_name=f"{config.prefix}-bus")
+        # Read once: every read of a construct's attribute is a jsii round trip to Node.
+        bus_name = self.bus.event_bus_name
 
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
@@ -104,7 +104,7 @@ class SagaStack(Stack):
             extras = SERVICE_EXTRAS.get(service, ServiceExtras())
             # Every step and compensation publishes its lifecycle event (SagaStepCompleted /
             # SagaStepCompensated, and the choreography's next event) on the saga bus.
-            environment = {**extras.environment, "SAGA_EVENT_BUS_NAME": self.bus.event_bus_name}
+            environment = {**extras.environment, "SAGA_EVENT_BUS_NAME": bus_name}
             if service == "notifications":
                 environment["SENDER_ADDRESS"] = config.sender_address
             resources = ServiceResources(
@@ -115,10 +115,11 @@ class SagaStack(Stack):
                 settings=settings,
                 environment=environment,
             )
+            table_arn = resources.table.table_arn
             for name, function in resources.functions.items():
-                _grant_table(resources.table, function)
+                _grant_table(table_arn, function)
                 if name in extras.publishers:  # the bus name for domain events (ClientOnboarded)
-                    function.add_environment("EVENT_BUS_NAME", self.bus.event_bus_name)
+                    function.add_environment("EVENT_BUS_NAME", bus_name)
                 self.bus.grant_put_events_to(function)  # lifecycle events, and domain events if any
             self.services[service] = resources
 
@@ -194,7 +195,7 @@ class SagaStack(Stack):
             "Starter",
             name=f"{saga.name}-starter",
             handler="sagakit.runtime.starter.handler",
-            code=service_code(["sagakit/runtime", "events"]),
+            code=settings.code(["sagakit/runtime", "events"]),
             service="saga-starter",
             description=f"Starts {saga.name}, named by saga id, from {saga.trigger}",
             environment={
@@ -206,8 +207,8 @@ class SagaStack(Stack):
                 "STATE_MACHINE_ARN": machine.alias_arn,
                 "DEAD_LETTER_QUEUE_URL": dead_letters.queue_url,
             },
+            findings=[nag.ASYNC_FAILURES_TO_DESTINATION],
         )
-        nag.acknowledge(starter, nag.ASYNC_FAILURES_TO_DESTINATION)
         # An alias ARN in the policy allows starting executions on that alias only (Step
         # Functions docs, "IAM permissions for versions and aliases").
         iam.Grant.add_to_principal(
@@ -298,7 +299,8 @@ def _runtime(name: str) -> lambda_.Runtime:
         ) from None
 
 
-def _grant_table(table: dynamodb.Table, function: lambda_.IFunction) -> None:
-    """Exactly the data-access layer's actions on ``table`` (not ``grant_read_write_data``,
-    which adds batch, query, scan and update actions the services never use)."""
-    iam.Grant.add_to_principal(grantee=function, actions=list(TABLE_ACTIONS), resource_arns=[table.table_arn])
+def _grant_table(table_arn: str, function: lambda_.IFunction) -> None:
+    """Exactly the data-access layer's actions on the table ``table_arn`` (not
+    ``grant_read_write_data``, which adds batch, query, scan and update actions the services
+    never use)."""
+    iam.Grant.add_to_principal(grantee=function, actions=list(TABLE_ACTIONS), resource_arns=[table_arn])

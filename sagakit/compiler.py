@@ -100,6 +100,15 @@ class SagaStateMachine(Construct):
         self.saga = saga
         self._functions = functions
         self._compensation_states: dict[str, tasks.LambdaInvoke] = {}
+        # The paths every task's payload reads, made once per saga: each is a jsii round trip,
+        # and a token can be used in any number of payloads.
+        self._paths: dict[str, object] = {
+            "sagaId": sfn.JsonPath.string_at("$.saga.id"),
+            "sagaVersion": sfn.JsonPath.string_at("$.saga.version"),
+            "detail": sfn.JsonPath.object_at("$.input"),
+            "results": sfn.JsonPath.object_at("$.results"),
+            "error": sfn.JsonPath.object_at("$.error"),
+        }
 
         failed = sfn.Fail(
             self,
@@ -187,17 +196,18 @@ class SagaStateMachine(Construct):
         return chain
 
     def _task(self, command: Command, *, result_path: str, is_compensation: bool, timeout: int) -> tasks.LambdaInvoke:
+        paths = self._paths
         payload: dict[str, object] = {
-            "sagaId": sfn.JsonPath.string_at("$.saga.id"),
+            "sagaId": paths["sagaId"],
             "sagaName": self.saga.name,
             "step": command.name,
             "kind": "compensation" if is_compensation else "step",
-            "sagaVersion": sfn.JsonPath.string_at("$.saga.version"),
-            "detail": sfn.JsonPath.object_at("$.input"),
-            "results": sfn.JsonPath.object_at("$.results"),
+            "sagaVersion": paths["sagaVersion"],
+            "detail": paths["detail"],
+            "results": paths["results"],
         }
         if is_compensation:
-            payload["error"] = sfn.JsonPath.object_at("$.error")
+            payload["error"] = paths["error"]
         return tasks.LambdaInvoke(
             self,
             command.name,
