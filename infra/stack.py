@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
@@ -41,9 +41,14 @@ from sagakit.choreography import SagaChoreography
 from sagakit.compiler import SagaStateMachine
 from sagakit.definition import Command, Saga, SagaStyle
 
-__all__ = ["DeployedSaga", "SagaStack"]
+__all__ = ["RESOURCE_QUOTA", "RESOURCE_WARNING", "DeployedSaga", "SagaStack"]
 
 POWERTOOLS_ACCOUNT = "017000801446"
+#: CloudFormation's quota of resources per stack (AWS docs, "CloudFormation quotas"); CDK fails
+#: the synthesis of a larger stack unless the context ``@aws-cdk/core:stackResourceLimit`` lifts it.
+RESOURCE_QUOTA = 500
+#: Past this many resources the stack warns at synth, while there is still room to act.
+RESOURCE_WARNING = 450
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,24 @@ class SagaStack(Stack):
         }
         for choreography in self.choreographies.values():
             nag.acknowledge(choreography.dead_letters, nag.NOT_A_REDRIVE_DLQ, nag.DLQ_HAS_NO_DLQ)
+        self._warn_near_the_resource_quota(sagas)
+
+    def _warn_near_the_resource_quota(self, sagas: list[Saga]) -> None:
+        """A synth warning (``cdk synth --strict`` fails on it) once the stack passes
+        ``RESOURCE_WARNING`` resources, naming what grows it and what to do."""
+        resources = sum(1 for construct in self.node.find_all() if isinstance(construct, CfnResource))
+        if resources <= RESOURCE_WARNING:
+            return
+        functions = sum(len(service.functions) for service in self.services.values())
+        Annotations.of(self).add_warning_v2(
+            "sagakit:resourceQuota",
+            f"{resources} resources for {len(sagas)} sagas and {functions} functions: CloudFormation allows "
+            f"{RESOURCE_QUOTA} per stack. Each command brings a function with its role, policy and log "
+            "group (4 resources), each orchestrated saga about 20 more (state machine, version, alias, "
+            "starter, queue, rule, alarms). Let sagas share commands that do the same thing, or move "
+            "sagas to a stack of their own: one SagaStack per group of sagas needs a prefix of its own "
+            "(physical names) and the offline runtime deploys one stack today.",
+        )
 
     def _add_saga(self, saga: Saga, settings: LambdaSettings, removal: RemovalPolicy) -> None:
         functions = {
