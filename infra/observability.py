@@ -190,6 +190,7 @@ class SagaObservability(Construct):
         )
 
         self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self._period = Duration.minutes(5)  # one value for every metric (a jsii round trip each)
         widgets: list[cloudwatch.IWidget] = []
         for saga in sagas:
             widgets.extend(self._saga_widgets_and_alarms(config, saga, machines[saga.name], dead_letters[saga.name]))
@@ -201,7 +202,7 @@ class SagaObservability(Construct):
             metric_name=name,
             dimensions_map={"saga": saga.name, "service": "saga-lifecycle"},
             statistic=statistic,
-            period=Duration.minutes(5),
+            period=self._period,
         )
 
     def _saga_widgets_and_alarms(
@@ -210,8 +211,8 @@ class SagaObservability(Construct):
         started, completed = self._metric("SagaStarted", saga), self._metric("SagaCompleted", saga)
         failed, comp_failed = self._metric("SagaFailed", saga), self._metric("SagaCompensationFailed", saga)
         duration = self._metric("SagaDuration", saga, statistic="p95")
-        timed_out = machine.metric_timed_out(period=Duration.minutes(5))
-        depth = dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5))
+        timed_out = machine.metric_timed_out(period=self._period)
+        depth = dead_letters.metric_approximate_number_of_messages_visible(period=self._period)
 
         def alarm(what: str, metric: cloudwatch.IMetric, threshold: int, description: str) -> None:
             self.alarms[f"{saga.name}:{what}"] = cloudwatch.Alarm(

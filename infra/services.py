@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -84,6 +85,19 @@ class LambdaSettings:
             self._codes[key] = service_code(list(key))
         return self._codes[key]
 
+    # The same values for every function, made once: each is a jsii round trip to Node.
+    @cached_property
+    def _assumed_by(self) -> iam.IPrincipal:
+        return iam.ServicePrincipal("lambda.amazonaws.com")
+
+    @cached_property
+    def _architecture(self) -> lambda_.Architecture:
+        return lambda_.Architecture.ARM_64
+
+    @cached_property
+    def _timeout(self) -> Duration:
+        return Duration.seconds(30)
+
     def function(
         self,
         scope: Construct,
@@ -114,7 +128,7 @@ class LambdaSettings:
         role = iam.Role(
             scope,
             f"{construct_id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=self._assumed_by,
             description=f"{self.config.prefix}-{name}: its own log group, then what the stack grants",
         )
         log_group.grant_write(role)
@@ -126,12 +140,12 @@ class LambdaSettings:
             description=description,
             role=role,
             runtime=self.runtime,
-            architecture=lambda_.Architecture.ARM_64,
+            architecture=self._architecture,
             handler=handler,
             code=code,
             layers=[self.layer],
             memory_size=self.config.memory_mb,
-            timeout=Duration.seconds(30),
+            timeout=self._timeout,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
