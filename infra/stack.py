@@ -170,10 +170,11 @@ class SagaStack(Stack):
     def _warn_near_the_resource_quota(self, sagas: list[Saga]) -> None:
         """A synth warning (``cdk synth --strict`` fails on it) once the stack passes
         ``RESOURCE_WARNING`` resources, naming what grows it and what to do."""
-        resources = sum(1 for construct in self.node.find_all() if isinstance(construct, CfnResource))
+        found = [construct for construct in self.node.find_all() if isinstance(construct, CfnResource)]
+        resources = len(found)
         if resources <= RESOURCE_WARNING:
             return
-        functions = sum(len(service.functions) for service in self.services.values())
+        functions = sum(1 for resource in found if isinstance(resource, lambda_.CfnFunction))
         Annotations.of(self).add_warning_v2(
             "sagakit:resourceQuota",
             f"{resources} resources for {len(sagas)} sagas and {functions} functions: CloudFormation allows "
