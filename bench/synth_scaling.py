@@ -11,6 +11,17 @@ functions, as a new saga with new commands would. The copies are built without t
 
 Reported: build + synth time (the app's own work) and the whole process (with Python, CDK and
 jsii start-up), medians of ``--runs`` interleaved runs, and what grows: functions, resources.
+
+Also the whole command a user runs, ``npx --no-install cdk synth`` (the pinned CLI, with
+``cdk.json``'s context), for the one saga and for ``--sagas`` copies with their own commands. The
+CLI runs this module as the app (``--app "python -m bench.synth_scaling --app N"``), which swaps
+the sagas in exactly as the in-process runs do and then runs ``infra.app.main``; nothing in
+``infra`` knows about the copies.
+
+About half the one-saga time, and 40 % of what each added saga adds, is CDK's built-in CloudFormation
+validation (a WASM engine that starts once per synthesis, then checks every resource). To see
+its share, run with ``CDK_VALIDATION=false`` in the environment: the children and the CLI
+inherit it (as ``cdk synth --no-validation`` would set it).
 """
 
 from __future__ import annotations
@@ -31,6 +42,8 @@ from bench.report import Row, emit, median, parser, progress
 __all__ = ["copies", "measure", "rows"]
 
 BENCH = "synth scaling"
+#: Label prefix of the CLI samples in ``measure``'s results (followed by the saga count).
+CLI = "cli:"
 GOAL = 2.0
 #: CloudFormation's quota of resources per stack (AWS docs, "CloudFormation quotas").
 RESOURCE_QUOTA = 500
@@ -96,20 +109,31 @@ def copies(count: int, *, shared: bool = False) -> list[Any]:
     return sagas
 
 
-def child(count: int, *, shared: bool) -> dict[str, Any]:
-    """In a fresh process: synthesize the app with ``count`` sagas; time it and count what it made."""
-    # 20 sagas with their own functions pass CloudFormation's 500-resource quota, which CDK
-    # enforces at synth; lift CDK's check (context, as the CLI passes it) to time the synthesis
-    # anyway, and report the count.
-    os.environ["CDK_CONTEXT_JSON"] = json.dumps({"@aws-cdk/core:stackResourceLimit": 0})
-    started = time.perf_counter()
+#: 20 sagas with their own functions pass CloudFormation's 500-resource quota, which CDK enforces
+#: at synth; this context lifts CDK's check to time the synthesis anyway (the count is reported).
+NO_RESOURCE_LIMIT = {"@aws-cdk/core:stackResourceLimit": 0}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _use_sagas(count: int, *, shared: bool) -> None:
+    """Make the app build ``copies(count, shared=shared)`` instead of ``statemachines.all_sagas()``."""
     import infra.app
     import statemachines
 
-    imported = time.perf_counter()
     sagas = copies(count, shared=shared)
     statemachines.all_sagas = lambda: sagas  # type: ignore[assignment]
     infra.app.all_sagas = lambda: sagas  # type: ignore[attr-defined]
+
+
+def child(count: int, *, shared: bool) -> dict[str, Any]:
+    """In a fresh process: synthesize the app with ``count`` sagas; time it and count what it made."""
+    # Context, as the CLI passes it.
+    os.environ["CDK_CONTEXT_JSON"] = json.dumps(NO_RESOURCE_LIMIT)
+    started = time.perf_counter()
+    import infra.app
+
+    imported = time.perf_counter()
+    _use_sagas(count, shared=shared)
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as outdir:
         built = time.perf_counter()
         app, stack = infra.app.build_app("dev", outdir=outdir)
@@ -135,11 +159,41 @@ def sizes(sagas: int) -> dict[str, tuple[int, bool]]:
     }
 
 
+def app(count: int) -> None:
+    """The CDK app with ``count`` sagas (own commands): what ``cdk synth --app`` runs."""
+    _use_sagas(count, shared=False)
+    import infra.app
+
+    infra.app.main()
+
+
+def cli_synth(count: int) -> float:
+    """Seconds of ``npx --no-install cdk synth`` (the pinned CLI, ``cdk.json``'s context) of the
+    app with ``count`` sagas, into a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="bench-cdk-") as outdir:
+        command = ["npx", "--no-install", "cdk", "synth", "--quiet", "-o", outdir]
+        command += ["--app", f"{sys.executable} -m bench.synth_scaling --app {count}"]
+        for key, value in NO_RESOURCE_LIMIT.items():
+            command += ["-c", f"{key}={value}"]
+        started = time.perf_counter()
+        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"cdk synth of {count} sagas failed:\n{completed.stderr[-3000:]}")
+    return elapsed
+
+
 def measure(runs: int, sagas: int) -> dict[str, list[dict[str, Any]]]:
-    """``runs`` syntheses of each app, interleaved, each in a fresh process."""
+    """``runs`` syntheses of each app, interleaved, each in a fresh process; then, in the same
+    rounds, ``cdk synth`` of the one saga and of ``sagas`` copies (own commands)."""
     apps = sizes(sagas)
     results: dict[str, list[dict[str, Any]]] = {label: [] for label in apps}
+    cli = {f"{CLI}1": 1, f"{CLI}{sagas}": sagas}
+    results.update({label: [] for label in cli})
     for run in range(runs):
+        for label, count in cli.items():
+            progress(f"synth scaling: run {run + 1} of {runs}, npx cdk synth, {count} saga(s)")
+            results[label].append({"cli_s": cli_synth(count)})
         for label, (count, shared) in apps.items():
             progress(f"synth scaling: run {run + 1} of {runs}, {label}")
             command = [sys.executable, "-m", "bench.synth_scaling", "--child", str(count)]
@@ -157,8 +211,11 @@ def measure(runs: int, sagas: int) -> dict[str, list[dict[str, Any]]]:
 
 
 def rows(results: dict[str, list[dict[str, Any]]], runs: int) -> list[Row]:
-    """One row per app, then each large app against the one-saga app (own commands: the goal)."""
+    """One row per app, then each large app against the one-saga app (own commands: the goal),
+    then the CLI's ``cdk synth`` of the one saga and of the large app (context, no goal)."""
     found: list[Row] = []
+    cli = {label: median(r["cli_s"] for r in samples) for label, samples in results.items() if label.startswith(CLI)}
+    results = {label: samples for label, samples in results.items() if label not in cli}
     synth = {label: median(r["synth_s"] for r in samples) for label, samples in results.items()}
     process = {label: median(r["process_s"] for r in samples) for label, samples in results.items()}
     for label, samples in results.items():
@@ -187,6 +244,16 @@ def rows(results: dict[str, list[dict[str, Any]]], runs: int) -> list[Row]:
                 ratio <= GOAL if own else None,
             )
         )
+    if cli:
+        (one_cli, large_cli) = sorted(cli, key=lambda label: int(label.removeprefix(CLI)))
+        large = int(large_cli.removeprefix(CLI))
+        found.append(
+            Row(
+                BENCH,
+                f"npx cdk synth (whole command, median of {runs}): 1 saga; {large} sagas, own commands",
+                f"{cli[one_cli]:.1f} s; {cli[large_cli]:.1f} s = {cli[large_cli] / cli[one_cli]:.2f} x",
+            )
+        )
     return found
 
 
@@ -197,7 +264,11 @@ def main() -> None:
     arguments.add_argument("--sagas", type=int, default=20, help="sagas in the large app")
     arguments.add_argument("--child", type=int, help=argparse.SUPPRESS)
     arguments.add_argument("--shared", action="store_true", help=argparse.SUPPRESS)
+    arguments.add_argument("--app", type=int, help=argparse.SUPPRESS)
     args = arguments.parse_args()
+    if args.app is not None:
+        app(args.app)
+        return
     if args.child is not None:
         print(json.dumps(child(args.child, shared=args.shared)))
         return

@@ -29,7 +29,6 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import nag
-from infra.assets import service_code
 from infra.config import StageConfig
 from infra.services import LambdaSettings
 from sagakit.definition import Saga
@@ -108,7 +107,7 @@ class SagaObservability(Construct):
             "Lifecycle",
             name="saga-lifecycle",
             handler="sagakit.runtime.lifecycle.handler",
-            code=service_code(["sagakit/runtime", "events"]),
+            code=settings.code(["sagakit/runtime", "events"]),
             service="saga-lifecycle",
             description="Saga lifecycle events, the instances table and saga metrics",
             environment={
@@ -116,6 +115,7 @@ class SagaObservability(Construct):
                 "SAGA_INSTANCES_TABLE": self.instances.table_name,
                 "SAGA_COMPENSATIONS": json.dumps(compensations, sort_keys=True),
             },
+            findings=[nag.ASYNC_FAILURES_TO_DESTINATION],
         )
         # Exactly what lifecycle.py calls: UpdateItem on the instances table, PutEvents on the
         # saga bus, GetExecutionHistory on this stack's executions (to classify a failure).
@@ -158,7 +158,6 @@ class SagaObservability(Construct):
             retry_attempts=2,
             on_failure=destinations.SqsDestination(self.dead_letters),
         )
-        nag.acknowledge(self.lifecycle, nag.ASYNC_FAILURES_TO_DESTINATION)
         target = targets.LambdaFunction(
             self.lifecycle,
             dead_letter_queue=self.dead_letters,
@@ -191,6 +190,7 @@ class SagaObservability(Construct):
         )
 
         self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self._period = Duration.minutes(5)  # one value for every metric (a jsii round trip each)
         widgets: list[cloudwatch.IWidget] = []
         for saga in sagas:
             widgets.extend(self._saga_widgets_and_alarms(config, saga, machines[saga.name], dead_letters[saga.name]))
@@ -202,7 +202,7 @@ class SagaObservability(Construct):
             metric_name=name,
             dimensions_map={"saga": saga.name, "service": "saga-lifecycle"},
             statistic=statistic,
-            period=Duration.minutes(5),
+            period=self._period,
         )
 
     def _saga_widgets_and_alarms(
@@ -211,8 +211,8 @@ class SagaObservability(Construct):
         started, completed = self._metric("SagaStarted", saga), self._metric("SagaCompleted", saga)
         failed, comp_failed = self._metric("SagaFailed", saga), self._metric("SagaCompensationFailed", saga)
         duration = self._metric("SagaDuration", saga, statistic="p95")
-        timed_out = machine.metric_timed_out(period=Duration.minutes(5))
-        depth = dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5))
+        timed_out = machine.metric_timed_out(period=self._period)
+        depth = dead_letters.metric_approximate_number_of_messages_visible(period=self._period)
 
         def alarm(what: str, metric: cloudwatch.IMetric, threshold: int, description: str) -> None:
             self.alarms[f"{saga.name}:{what}"] = cloudwatch.Alarm(

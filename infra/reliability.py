@@ -57,8 +57,8 @@ class SagaReliability(Construct):
     def make_idempotent(self, functions: Iterable[lambda_.Function]) -> None:
         """Point each of ``functions`` (step and compensation handlers) at the table, with
         exactly the persistence layer's actions on it."""
+        # Read once: every read of a construct's attribute is a jsii round trip to Node.
+        table_name, table_arn = self.idempotency.table_name, self.idempotency.table_arn
         for function in functions:
-            function.add_environment(IDEMPOTENCY_TABLE_ENV, self.idempotency.table_name)
-            iam.Grant.add_to_principal(
-                grantee=function, actions=list(IDEMPOTENCY_ACTIONS), resource_arns=[self.idempotency.table_arn]
-            )
+            function.add_environment(IDEMPOTENCY_TABLE_ENV, table_name)
+            iam.Grant.add_to_principal(grantee=function, actions=list(IDEMPOTENCY_ACTIONS), resource_arns=[table_arn])

@@ -9,8 +9,9 @@ and the stack grants the rest where the pieces meet (its table, the bus, a state
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -73,11 +74,39 @@ def pascal(service: str) -> str:
 
 @dataclass(frozen=True)
 class LambdaSettings:
-    """Function settings shared by every handler of the stack."""
+    """Function settings shared by every handler of the stack (one instance per stack)."""
 
     config: StageConfig
     layer: lambda_.ILayerVersion
     runtime: lambda_.Runtime
+    _codes: dict[tuple[str, ...], lambda_.Code] = field(default_factory=dict, compare=False, repr=False)
+
+    def code(self, packages: Sequence[str]) -> lambda_.Code:
+        """The stack's one ``Code`` holding ``packages`` (``infra.assets.service_code``).
+
+        Shared by every function of the stack that runs the same packages (each saga's starter,
+        the lifecycle function): the asset is bundled and staged once, not once per saga. The
+        template is the same either way (the asset hash comes from the bundled output).
+        A ``Code`` may only be used in the stack it was first bound in, hence one cache per
+        ``LambdaSettings``, which is per stack.
+        """
+        key = tuple(packages)
+        if key not in self._codes:
+            self._codes[key] = service_code(list(key))
+        return self._codes[key]
+
+    # The same values for every function, made once: each is a jsii round trip to Node.
+    @cached_property
+    def _assumed_by(self) -> iam.IPrincipal:
+        return iam.ServicePrincipal("lambda.amazonaws.com")
+
+    @cached_property
+    def _architecture(self) -> lambda_.Architecture:
+        return lambda_.Architecture.ARM_64
+
+    @cached_property
+    def _timeout(self) -> Duration:
+        return Duration.seconds(30)
 
     def function(
         self,
@@ -90,11 +119,16 @@ class LambdaSettings:
         environment: Mapping[str, str],
         service: str,
         description: str,
+        findings: Iterable[nag.Finding] = (),
         snap_start: bool = False,
     ) -> lambda_.Function:
         """A function with the stack's defaults: arm64, X-Ray active, JSON logs with retention,
         and a role of its own that may only write to its log group (and send traces). With
-        ``snap_start``, Lambda SnapStart on its published versions."""
+        ``snap_start``, Lambda SnapStart on its published versions.
+
+        ``findings`` are the cdk-nag findings the caller acknowledges on the function; they are
+        acknowledged with the runtime's in one call (each call is a jsii round trip to Node).
+        """
         log_group = logs.LogGroup(
             scope,
             f"{construct_id}Logs",
@@ -106,7 +140,7 @@ class LambdaSettings:
         role = iam.Role(
             scope,
             f"{construct_id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=self._assumed_by,
             description=f"{self.config.prefix}-{name}: its own log group, then what the stack grants",
         )
         log_group.grant_write(role)
@@ -118,12 +152,12 @@ class LambdaSettings:
             description=description,
             role=role,
             runtime=self.runtime,
-            architecture=lambda_.Architecture.ARM_64,
+            architecture=self._architecture,
             handler=handler,
             code=code,
             layers=[self.layer],
             memory_size=self.config.memory_mb,
-            timeout=Duration.seconds(30),
+            timeout=self._timeout,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -138,7 +172,7 @@ class LambdaSettings:
                 **environment,
             },
         )
-        nag.acknowledge(function, *nag.previous_runtime(self.config.runtime))
+        nag.acknowledge(function, *nag.previous_runtime(self.config.runtime), *findings)
         return function
 
 
@@ -197,7 +231,9 @@ class ServiceResources(Construct):
             ),
             removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
         )
-        code = service_code([f"functions/{service_package(service)}", "functions/shared", "events", "sagakit/runtime"])
+        code = settings.code([f"functions/{service_package(service)}", "functions/shared", "events", "sagakit/runtime"])
+        # Read once: every read of a construct's attribute is a jsii round trip.
+        table_name = self.table.table_name
         self.functions: dict[str, lambda_.Function] = {}
         for command in commands:
             self.functions[command.name] = settings.function(
@@ -208,10 +244,10 @@ class ServiceResources(Construct):
                 code=code,
                 service=service,
                 description=f"{service}: {command.name}",
-                environment={"TABLE_NAME": self.table.table_name, **environment},
+                environment={"TABLE_NAME": table_name, **environment},
+                findings=[nag.SYNCHRONOUS_INVOCATION],
                 snap_start=settings.config.snap_start,
             )
-            nag.acknowledge(self.functions[command.name], nag.SYNCHRONOUS_INVOCATION)
         #: What a saga invokes, per command: the function, or with SnapStart its alias ``live``
         #: on the current version (SnapStart restores published versions only, never $LATEST).
         self.invoked: dict[str, lambda_.IFunction] = {

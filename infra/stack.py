@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -26,7 +25,6 @@ from constructs import Construct
 
 from events import contract
 from infra import nag
-from infra.assets import service_code
 from infra.config import StageConfig
 from infra.observability import SagaObservability
 from infra.reliability import SagaReliability
@@ -43,9 +41,14 @@ from sagakit.choreography import SagaChoreography
 from sagakit.compiler import SagaStateMachine
 from sagakit.definition import Command, Saga, SagaStyle
 
-__all__ = ["DeployedSaga", "SagaStack"]
+__all__ = ["RESOURCE_QUOTA", "RESOURCE_WARNING", "DeployedSaga", "SagaStack"]
 
 POWERTOOLS_ACCOUNT = "017000801446"
+#: CloudFormation's quota of resources per stack (AWS docs, "CloudFormation quotas"); CDK fails
+#: the synthesis of a larger stack unless the context ``@aws-cdk/core:stackResourceLimit`` lifts it.
+RESOURCE_QUOTA = 500
+#: Past this many resources the stack warns at synth, while there is still room to act.
+RESOURCE_WARNING = 450
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class SagaStack(Stack):
         # An explicit name: the rule refers to the bus by name (see ENVIRONMENT.md on moto's
         # CloudFormation and Ref to an event bus).
         self.bus = events.EventBus(self, "EventBus", event_bus_name=f"{config.prefix}-bus")
+        # Read once: every read of a construct's attribute is a jsii round trip to Node.
+        bus_name = self.bus.event_bus_name
 
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
@@ -104,7 +109,7 @@ class SagaStack(Stack):
             extras = SERVICE_EXTRAS.get(service, ServiceExtras())
             # Every step and compensation publishes its lifecycle event (SagaStepCompleted /
             # SagaStepCompensated, and the choreography's next event) on the saga bus.
-            environment = {**extras.environment, "SAGA_EVENT_BUS_NAME": self.bus.event_bus_name}
+            environment = {**extras.environment, "SAGA_EVENT_BUS_NAME": bus_name}
             if service == "notifications":
                 environment["SENDER_ADDRESS"] = config.sender_address
             resources = ServiceResources(
@@ -115,10 +120,11 @@ class SagaStack(Stack):
                 settings=settings,
                 environment=environment,
             )
+            table_arn = resources.table.table_arn
             for name, function in resources.functions.items():
-                _grant_table(resources.table, function)
+                _grant_table(table_arn, function)
                 if name in extras.publishers:  # the bus name for domain events (ClientOnboarded)
-                    function.add_environment("EVENT_BUS_NAME", self.bus.event_bus_name)
+                    function.add_environment("EVENT_BUS_NAME", bus_name)
                 self.bus.grant_put_events_to(function)  # lifecycle events, and domain events if any
             self.services[service] = resources
 
@@ -161,6 +167,25 @@ class SagaStack(Stack):
         }
         for choreography in self.choreographies.values():
             nag.acknowledge(choreography.dead_letters, nag.NOT_A_REDRIVE_DLQ, nag.DLQ_HAS_NO_DLQ)
+        self._warn_near_the_resource_quota(sagas)
+
+    def _warn_near_the_resource_quota(self, sagas: list[Saga]) -> None:
+        """A synth warning (``cdk synth --strict`` fails on it) once the stack passes
+        ``RESOURCE_WARNING`` resources, naming what grows it and what to do."""
+        found = [construct for construct in self.node.find_all() if isinstance(construct, CfnResource)]
+        resources = len(found)
+        if resources <= RESOURCE_WARNING:
+            return
+        functions = sum(1 for resource in found if isinstance(resource, lambda_.CfnFunction))
+        Annotations.of(self).add_warning_v2(
+            "sagakit:resourceQuota",
+            f"{resources} resources for {len(sagas)} sagas and {functions} functions: CloudFormation allows "
+            f"{RESOURCE_QUOTA} per stack. Each command brings a function with its role, policy and log "
+            "group (4 resources), each orchestrated saga about 20 more (state machine, version, alias, "
+            "starter, queue, rule, alarms). Let sagas share commands that do the same thing, or move "
+            "sagas to a stack of their own: one SagaStack per group of sagas needs a prefix of its own "
+            "(physical names) and the offline runtime deploys one stack today.",
+        )
 
     def _add_saga(self, saga: Saga, settings: LambdaSettings, removal: RemovalPolicy) -> None:
         functions = {command.name: self.services[command.service].invoked[command.name] for command in saga.commands()}
@@ -194,7 +219,7 @@ class SagaStack(Stack):
             "Starter",
             name=f"{saga.name}-starter",
             handler="sagakit.runtime.starter.handler",
-            code=service_code(["sagakit/runtime", "events"]),
+            code=settings.code(["sagakit/runtime", "events"]),
             service="saga-starter",
             description=f"Starts {saga.name}, named by saga id, from {saga.trigger}",
             environment={
@@ -206,8 +231,8 @@ class SagaStack(Stack):
                 "STATE_MACHINE_ARN": machine.alias_arn,
                 "DEAD_LETTER_QUEUE_URL": dead_letters.queue_url,
             },
+            findings=[nag.ASYNC_FAILURES_TO_DESTINATION],
         )
-        nag.acknowledge(starter, nag.ASYNC_FAILURES_TO_DESTINATION)
         # An alias ARN in the policy allows starting executions on that alias only (Step
         # Functions docs, "IAM permissions for versions and aliases").
         iam.Grant.add_to_principal(
@@ -298,7 +323,8 @@ def _runtime(name: str) -> lambda_.Runtime:
         ) from None
 
 
-def _grant_table(table: dynamodb.Table, function: lambda_.IFunction) -> None:
-    """Exactly the data-access layer's actions on ``table`` (not ``grant_read_write_data``,
-    which adds batch, query, scan and update actions the services never use)."""
-    iam.Grant.add_to_principal(grantee=function, actions=list(TABLE_ACTIONS), resource_arns=[table.table_arn])
+def _grant_table(table_arn: str, function: lambda_.IFunction) -> None:
+    """Exactly the data-access layer's actions on the table ``table_arn`` (not
+    ``grant_read_write_data``, which adds batch, query, scan and update actions the services
+    never use)."""
+    iam.Grant.add_to_principal(grantee=function, actions=list(TABLE_ACTIONS), resource_arns=[table_arn])

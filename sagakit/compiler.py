@@ -21,6 +21,7 @@ Shape of the output, for a saga ``A -> B -> C`` where B fails::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -100,6 +101,15 @@ class SagaStateMachine(Construct):
         self.saga = saga
         self._functions = functions
         self._compensation_states: dict[str, tasks.LambdaInvoke] = {}
+        # The paths every task's payload reads, made once per saga: each is a jsii round trip,
+        # and a token can be used in any number of payloads.
+        self._paths: dict[str, object] = {
+            "sagaId": sfn.JsonPath.string_at("$.saga.id"),
+            "sagaVersion": sfn.JsonPath.string_at("$.saga.version"),
+            "detail": sfn.JsonPath.object_at("$.input"),
+            "results": sfn.JsonPath.object_at("$.results"),
+            "error": sfn.JsonPath.object_at("$.error"),
+        }
 
         failed = sfn.Fail(
             self,
@@ -187,17 +197,18 @@ class SagaStateMachine(Construct):
         return chain
 
     def _task(self, command: Command, *, result_path: str, is_compensation: bool, timeout: int) -> tasks.LambdaInvoke:
+        paths = self._paths
         payload: dict[str, object] = {
-            "sagaId": sfn.JsonPath.string_at("$.saga.id"),
+            "sagaId": paths["sagaId"],
             "sagaName": self.saga.name,
             "step": command.name,
             "kind": "compensation" if is_compensation else "step",
-            "sagaVersion": sfn.JsonPath.string_at("$.saga.version"),
-            "detail": sfn.JsonPath.object_at("$.input"),
-            "results": sfn.JsonPath.object_at("$.results"),
+            "sagaVersion": paths["sagaVersion"],
+            "detail": paths["detail"],
+            "results": paths["results"],
         }
         if is_compensation:
-            payload["error"] = sfn.JsonPath.object_at("$.error")
+            payload["error"] = paths["error"]
         return tasks.LambdaInvoke(
             self,
             command.name,
@@ -206,7 +217,7 @@ class SagaStateMachine(Construct):
             payload_response_only=True,
             retry_on_service_exceptions=False,
             result_path=result_path,
-            task_timeout=sfn.Timeout.duration(Duration.seconds(timeout)),
+            task_timeout=_timeout(timeout),
             comment=f"{'compensation' if is_compensation else 'step'} {command.name} ({command.service})",
         )
 
@@ -354,14 +365,26 @@ class _ParallelEntry(sfn.StateMachineFragment):
         return [self._end]
 
 
+# Durations and timeouts are values, not constructs: one per length serves every task of every
+# saga, where making each anew was a jsii round trip to Node per task and per retry.
+@functools.cache
+def _seconds(seconds: int) -> Duration:
+    return Duration.seconds(seconds)
+
+
+@functools.cache
+def _timeout(seconds: int) -> sfn.Timeout:
+    return sfn.Timeout.duration(_seconds(seconds))
+
+
 def _add_retry(task: sfn.TaskStateBase, policy: RetryPolicy) -> None:
     if policy.max_attempts == 0:
         return
     task.add_retry(
         errors=list(policy.errors),
-        interval=Duration.seconds(policy.interval_seconds),
+        interval=_seconds(policy.interval_seconds),
         max_attempts=policy.max_attempts,
         backoff_rate=policy.backoff_rate,
-        max_delay=Duration.seconds(policy.max_delay_seconds),
+        max_delay=_seconds(policy.max_delay_seconds),
         jitter_strategy=sfn.JitterType.FULL,
     )

@@ -4,11 +4,13 @@ the state machine's permissions."""
 from __future__ import annotations
 
 import importlib
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_cdk.assertions import Match
 
+import infra.stack as stack_module
 from infra.app import build_app
 from sagakit.definition import service_package
 from statemachines.onboard_client import OnboardClientSaga
@@ -210,3 +212,35 @@ def test_the_state_machine_may_invoke_only_its_sagas_functions(dev: Synthesized)
 def test_an_unknown_stage_is_refused_with_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"^stage: unknown stage 'staging'; use one of dev, prod$"):
         build_app("staging")
+
+
+# -- CloudFormation's resource quota ---------------------------------------------------------
+
+
+def quota_warnings(stack: Any) -> list[str]:
+    """The messages of the stack's resource-quota warnings (``sagakit:resourceQuota``)."""
+    from aws_cdk.assertions import Annotations
+
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("CloudFormation allows"))
+    return [str(message.entry.data) for message in found]
+
+
+def test_a_stack_far_below_the_resource_quota_does_not_warn(dev: Synthesized) -> None:
+    assert len(dev.raw["Resources"]) < stack_module.RESOURCE_WARNING
+    assert quota_warnings(dev.stack) == []
+
+
+def test_a_stack_near_the_resource_quota_warns_at_synth_naming_the_count_and_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # Given a warning threshold below the dev stack's resource count
+    monkeypatch.setattr(stack_module, "RESOURCE_WARNING", 10)
+    # When the app is built and synthesized
+    app, stack = build_app("dev", outdir=str(tmp_path))
+    app.synth()
+    # Then the stack warns once, with its count, the quota and what to do
+    (message,) = quota_warnings(stack)
+    count = len(json.loads((tmp_path / f"{stack.stack_name}.template.json").read_text())["Resources"])
+    assert message.startswith(f"{count} resources for ")
+    assert "CloudFormation allows 500 per stack" in message
+    assert "share commands" in message
