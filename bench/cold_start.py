@@ -90,8 +90,8 @@ def _variant(event: dict[str, Any]) -> dict[str, Any]:
 
 def task_inputs(local: Any) -> dict[str, dict[str, Any]]:
     """The input each function of the onboarding saga received, read from the histories of a
-    happy run and of a run whose SetupBilling crashes after its write (which runs every
-    compensation: RevertBilling, DeleteWorkspace, DeleteTenant)."""
+    happy run, of a run whose SetupBilling crashes after its write (RevertBilling,
+    DeleteWorkspace, DeleteTenant run) and of one whose CreateWorkspace does (DiscardWorkspace)."""
     from sagakit.local.lambda_router import FaultKind
     from sagakit.local.runtime import sample_event
 
@@ -106,7 +106,14 @@ def task_inputs(local: Any) -> dict[str, dict[str, Any]]:
     local.router.clear_faults()
     if crashed.compensations != ["RevertBilling", "DeleteWorkspace", "DeleteTenant"]:
         raise RuntimeError(f"expected every compensation to run, got {crashed.compensations}")
-    for run in (happy, crashed):
+    failing = sample_event()
+    failing["detail"]["clientId"] = "bench-crash-first"
+    local.fail("CreateWorkspace", FaultKind.CRASH_AFTER_WRITE, times=100)
+    crashed_first = local.run(failing)
+    local.router.clear_faults()
+    if crashed_first.compensations != ["DiscardWorkspace", "DeleteTenant"]:
+        raise RuntimeError(f"expected CreateWorkspace's undo to run, got {crashed_first.compensations}")
+    for run in (happy, crashed, crashed_first):
         for event in run.history:
             details = event.get("lambdaFunctionScheduledEventDetails")
             if details:
