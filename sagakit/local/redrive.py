@@ -25,6 +25,9 @@ from typing import Any
 
 __all__ = ["FailedState", "RedriveError", "Redriven", "failed_state", "redrive_in_place", "redrive_offline"]
 
+#: Tags a machine derived for an offline redrive with the ARN of the machine it resumes.
+REDRIVE_OF_TAG = "sagakit:redrive-of"
+
 #: Step Functions names (state machines and executions) hold at most 80 characters.
 _NAME_LIMIT = 80
 _REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -120,9 +123,15 @@ def redrive_offline(sfn: Any, execution_arn: str) -> Redriven:
         sfn.describe_state_machine(stateMachineArn=derived_arn)
         sfn.update_state_machine(stateMachineArn=derived_arn, definition=body, roleArn=machine["roleArn"])
     except sfn.exceptions.StateMachineDoesNotExist:
-        derived_arn = sfn.create_state_machine(name=derived_name, definition=body, roleArn=machine["roleArn"])[
-            "stateMachineArn"
-        ]
+        derived_arn = sfn.create_state_machine(
+            name=derived_name,
+            definition=body,
+            roleArn=machine["roleArn"],
+            # AWS resumes the same execution of the same machine: the offline status-change
+            # events name this one's machine so (sagakit.local.status_events), so the lifecycle
+            # rule, which matches the stack's machines, follows the resumed run.
+            tags=[{"key": REDRIVE_OF_TAG, "value": machine["stateMachineArn"]}],
+        )["stateMachineArn"]
 
     prefix = _fit(described["name"], _NAME_LIMIT - len("-redrive-9999")) + "-redrive-"
     earlier = [

@@ -24,6 +24,22 @@ def _epoch_ms(value: Any) -> int | None:
     return None if value is None else int(value.timestamp() * 1000)
 
 
+def _resumed_machine(execution: Any) -> str | None:
+    """For a run resumed offline (a machine ``sagakit.local.redrive`` derived), the machine it
+    resumes: on AWS a redrive is the same execution of the same machine."""
+    from moto.stepfunctions.responses import get_backend
+
+    from sagakit.local.redrive import REDRIVE_OF_TAG
+
+    try:
+        tags = get_backend(execution.account_id, execution.region_name).get_tags_list_for_state_machine(
+            execution.state_machine_arn
+        )
+    except Exception:  # a machine moto no longer knows: report it as it is
+        return None
+    return next((tag["value"] for tag in tags if tag.get("key") == REDRIVE_OF_TAG), None)
+
+
 class ExecutionStatusEvents:
     """Emit an "Execution Status Change" event on moto's default bus for every status change."""
 
@@ -71,7 +87,7 @@ class ExecutionStatusEvents:
         from moto.events.models import events_backends
 
         status = execution.exec_status.value if execution.exec_status is not None else "RUNNING"
-        machine_arn = execution.state_machine_arn
+        machine_arn = _resumed_machine(execution) or execution.state_machine_arn
         detail = {
             "executionArn": execution.exec_arn,
             "stateMachineArn": machine_arn,

@@ -224,7 +224,10 @@ class _Lifecycle:
         saga_input = json.loads(detail.get("input") or "{}").get("saga", {})
         saga_name = saga_input.get("name") or detail["stateMachineArn"].rsplit(":", 1)[-1].split("-")[-1]
         version = str(saga_input.get("version", "?"))
-        saga_id = detail["name"]
+        # The saga id is the execution's name; a run resumed offline (sagakit.local.redrive, a
+        # second execution of a derived machine) carries it in its input, as AWS's own redrive
+        # keeps the name: either way the saga's one instance record follows it.
+        saga_id = str(saga_input.get("id") or detail["name"])
         status = detail["status"]
         self.metrics.add_dimension(name="saga", value=saga_name)
         common = {"saga_name": saga_name, "saga_id": saga_id, "timestamp": _now(), "version": version}

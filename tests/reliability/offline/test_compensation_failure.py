@@ -87,6 +87,12 @@ def test_redrive_resumes_from_the_failed_compensation_and_finishes_compensating(
     entered = next(e for e in done.history if e["type"] == "TaskStateEntered")
     assert json.loads(entered["stateEnteredEventDetails"]["input"]) == json.loads(state.input)
     assert items_of(local, client) == dict.fromkeys(SERVICES, 0)
+    # and the saga's one instance record follows the resumed run: no longer COMPENSATION_FAILED
+    [instance] = [i for i in local.table_items("saga-instances") if i["sagaId"] == f"onboard-{client}"]
+    assert instance["status"] == "FAILED"
+    assert instance["executionArn"] == resumed.execution_arn
+    assert set(instance["stepsCompensated"]) == {"DeleteWorkspace", "DeleteTenant"}
+    assert not [i for i in local.table_items("saga-instances") if "redrive" in i["sagaId"]]
 
 
 def test_a_redrive_that_fails_again_can_be_redriven_again(local: LocalRuntime) -> None:
