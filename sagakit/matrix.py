@@ -509,7 +509,7 @@ def trigger_envelope(saga: Saga, tag: str) -> tuple[dict[str, Any], dict[str, st
 
     envelope: dict[str, Any] = json.loads(contract(saga.trigger).sample_path.read_text(encoding="utf-8"))
     fields = [f for _, f, _, _ in string.Formatter().parse(saga.saga_id or "") if f]
-    values = {name: f"{tag}-{secrets.token_hex(3)}" for name in fields}
+    values = {name: f"{tag}-{secrets.token_hex(8)}" for name in fields}  # no collision in 1,000s of runs
     envelope["detail"].update(values)
     return envelope, values
 
