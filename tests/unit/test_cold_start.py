@@ -124,3 +124,31 @@ def test_without_lambdas_snapshot_module_nothing_is_registered() -> None:
 
     # Then importing a step does not fail and registers nothing
     assert loaded is False
+
+
+@pytest.mark.parametrize("disabled", [True, False], ids=["tracing off", "tracing on"])
+def test_the_x_ray_sdk_is_loaded_only_when_tracing_is_on(disabled: bool) -> None:
+    # Given a step called once, as on Lambda, with tracing switched off or on
+    code = f"""
+import json, sys
+from {STEP} import handler
+class Context:
+    function_name = "SetupBilling"; memory_limit_in_mb = 256; aws_request_id = "r-1"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:SetupBilling"
+try:
+    handler({{"sagaId": "not a valid id!"}}, Context())
+except Exception:
+    pass
+print(json.dumps("aws_xray_sdk" in sys.modules))
+"""
+    loaded = fresh(
+        code,
+        **ON_LAMBDA,
+        AWS_REGION="eu-west-1",
+        AWS_LAMBDA_FUNCTION_NAME="SetupBilling",
+        _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793",
+        POWERTOOLS_TRACE_DISABLED="true" if disabled else "false",  # the tests' own setting is "true"
+    )
+
+    # Then tracing off costs no X-Ray SDK import (Tracer would import it anyway); on, it is there
+    assert loaded is not disabled
