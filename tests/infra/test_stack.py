@@ -12,14 +12,17 @@ from aws_cdk.assertions import Match
 
 import infra.stack as stack_module
 from infra.app import build_app
-from sagakit.definition import service_package
+from sagakit.definition import SagaStyle, service_package
+from statemachines import all_sagas
 from statemachines.onboard_client import OnboardClientSaga
 
 if TYPE_CHECKING:
     # The fixtures' type; tests/infra is not a package (it would shadow ``infra``).
     from conftest import Synthesized
 
-SERVICES = ["clients", "ai-workspace", "billing", "notifications"]
+#: Every service a saga's commands name (a scaffolded saga's new services too): each has a table.
+SERVICES = sorted({command.service for saga in all_sagas() for command in saga.commands()})
+ONBOARDING_SERVICES = {"clients", "ai-workspace", "billing", "notifications"}
 STARTER = "sagakit-dev-OnboardClientSaga-starter"
 #: Tables of the kit rather than of a service: Powertools idempotency (infra/reliability.py).
 KIT_TABLES = ["idempotency", "saga-instances"]
@@ -54,6 +57,8 @@ def function_names(raw: dict[str, Any]) -> dict[str, str]:
 
 def test_each_service_has_one_table(dev: Synthesized) -> None:
     tables = sorted(r["Properties"]["TableName"] for r in resources(dev.raw, "AWS::DynamoDB::Table").values())
+
+    assert set(SERVICES) >= ONBOARDING_SERVICES
 
     assert tables == sorted(f"sagakit-dev-{name}" for name in SERVICES + KIT_TABLES)
 
@@ -95,8 +100,12 @@ def test_dev_deletes_its_tables_with_the_stack(dev: Synthesized) -> None:
 def test_every_command_and_the_starter_have_a_function(dev: Synthesized) -> None:
     names = set(function_names(dev.raw).values())
 
-    expected = {f"sagakit-dev-{command.name}" for command in OnboardClientSaga.commands()}
-    assert expected | {"sagakit-dev-OnboardClient", STARTER, "sagakit-dev-saga-lifecycle"} == names
+    sagas = all_sagas()
+    commands = {f"sagakit-dev-{command.name}" for saga in sagas for command in saga.commands()}
+    starters = {f"sagakit-dev-{saga.name}-starter" for saga in sagas if saga.style is SagaStyle.ORCHESTRATION}
+    assert {f"sagakit-dev-{command.name}" for command in OnboardClientSaga.commands()} <= commands
+    assert STARTER in starters
+    assert commands | starters | {"sagakit-dev-OnboardClient", "sagakit-dev-saga-lifecycle"} == names
 
 
 def test_every_function_runs_on_arm64_traced_with_logs_that_expire(dev: Synthesized) -> None:
@@ -147,7 +156,11 @@ def test_client_onboarded_on_the_bus_invokes_the_starter_with_a_dead_letter_queu
 
 def test_the_starter_names_the_execution_after_the_client_and_starts_it_on_the_alias(dev: Synthesized) -> None:
     # The alias, never the bare state machine: executions run the published version
-    alias = logical_id(dev.raw, "AWS::StepFunctions::StateMachineAlias", Name="live")
+    (alias,) = [
+        logical
+        for logical, resource in resources(dev.raw, "AWS::StepFunctions::StateMachineAlias").items()
+        if logical.startswith(OnboardClientSaga.name) and resource["Properties"]["Name"] == "live"
+    ]
 
     dev.template.has_resource_properties(
         "AWS::Lambda::Function",
