@@ -31,6 +31,7 @@ from constructs import Construct
 from infra import nag
 from infra.config import StageConfig
 from infra.services import LambdaSettings
+from sagakit.constructs import dead_letter_queue, threshold_alarm
 from sagakit.definition import Saga
 
 __all__ = ["INSTANCES_KEY", "STATUS_INDEX", "SagaObservability"]
@@ -142,14 +143,7 @@ class SagaObservability(Construct):
         )
         # Lifecycle events must not be lost either: what EventBridge cannot deliver, and what the
         # function still fails on after Lambda's asynchronous retries, waits here.
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            queue_name=f"{config.prefix}-saga-lifecycle-dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetterQueue", queue_name=f"{config.prefix}-saga-lifecycle-dlq")
         nag.acknowledge(self.dead_letters, nag.NOT_A_REDRIVE_DLQ, nag.DLQ_HAS_NO_DLQ)
         lambda_.EventInvokeConfig(
             self,
@@ -215,16 +209,13 @@ class SagaObservability(Construct):
         depth = dead_letters.metric_approximate_number_of_messages_visible(period=self._period)
 
         def alarm(what: str, metric: cloudwatch.IMetric, threshold: int, description: str) -> None:
-            self.alarms[f"{saga.name}:{what}"] = cloudwatch.Alarm(
+            self.alarms[f"{saga.name}:{what}"] = threshold_alarm(
                 self,
                 f"{saga.name}{what}Alarm",
                 alarm_name=f"{config.prefix}-{saga.name}-{what}",
-                alarm_description=description,
+                description=description,
                 metric=metric,
                 threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
 
         # The failure alarm itself is the stack's (ExecutionsFailed of the machine and its alias).

@@ -39,6 +39,7 @@ from infra.services import (
 )
 from sagakit.choreography import SagaChoreography
 from sagakit.compiler import SagaStateMachine
+from sagakit.constructs import dead_letter_queue, threshold_alarm
 from sagakit.definition import Command, Saga, SagaStyle
 
 __all__ = ["RESOURCE_QUOTA", "RESOURCE_WARNING", "DeployedSaga", "SagaStack"]
@@ -204,14 +205,7 @@ class SagaStack(Stack):
             *(nag.invoke_qualified(function) for function in functions.values()),
         )
 
-        dead_letters = sqs.Queue(
-            machine,
-            "DeadLetterQueue",
-            queue_name=f"{self.config.prefix}-{saga.name}-dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        dead_letters = dead_letter_queue(machine, "DeadLetterQueue", queue_name=f"{self.config.prefix}-{saga.name}-dlq")
         nag.acknowledge(dead_letters, nag.NOT_A_REDRIVE_DLQ, nag.DLQ_HAS_NO_DLQ)
         trigger = contract(saga.trigger)
         starter = settings.function(
@@ -287,11 +281,11 @@ class SagaStack(Stack):
                 statistic="Sum",
             ),
         }
-        alarm = cloudwatch.Alarm(
+        alarm = threshold_alarm(
             machine,
             "FailuresAlarm",
             alarm_name=f"{self.config.prefix}-{saga.name}-failures",
-            alarm_description=(
+            description=(
                 f"{saga.name}: {self.config.alarm_failures_threshold} or more sagas failed (compensated, "
                 "timed out or stuck in a compensation) within 5 minutes"
             ),
@@ -302,9 +296,6 @@ class SagaStack(Stack):
                 label=f"{saga.name} failed executions",
             ),
             threshold=self.config.alarm_failures_threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         if self.config.alarm_topic_arn:
             topic = sns.Topic.from_topic_arn(machine, "OnCall", self.config.alarm_topic_arn)

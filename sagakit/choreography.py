@@ -50,9 +50,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from sagakit.constructs import dead_letter_queue, require_functions, threshold_alarm
 from sagakit.definition import Command, Saga, SagaStep, SagaStyle, StepKind
 from sagakit.runtime.choreography import (
     INSTANCES_TABLE_ENV,
@@ -381,19 +381,10 @@ class SagaChoreography(Construct):
         trigger_source: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        missing = [c.name for c in saga.commands() if c.name not in functions]
-        if missing:
-            raise ValueError(f"saga {saga.name}: no Lambda function for {', '.join(missing)}")
+        require_functions(saga, functions)
         self.saga = saga
         self.prefix = prefix
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            queue_name=f"{prefix}-{saga.name}-dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetterQueue", queue_name=f"{prefix}-{saga.name}-dlq")
 
         self.rules: dict[str, events.Rule] = {}
         for routing in plan(saga, trigger_source=trigger_source):
@@ -509,16 +500,13 @@ class SagaChoreography(Construct):
             "Failures": (self._metric("SagaFailed"), failures_threshold, f"{name}: sagas ended FAILED (compensated)"),
         }
         return {
-            what: cloudwatch.Alarm(
+            what: threshold_alarm(
                 self,
                 f"{what}Alarm",
                 alarm_name=f"{prefix}-{name}-{what}",
-                alarm_description=description,
+                description=description,
                 metric=metric,
                 threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             for what, (metric, threshold, description) in wanted.items()
         }

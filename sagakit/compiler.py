@@ -32,6 +32,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from sagakit.constructs import require_functions
 from sagakit.definition import Command, ParallelGroup, RetryPolicy, Saga, SagaStep, StepKind
 
 __all__ = ["ALIAS_NAME", "COMPENSATION_RETRY", "FAILED_STATE", "SagaStateMachine"]
@@ -95,9 +96,7 @@ class SagaStateMachine(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, construct_id)
-        missing = [c.name for c in saga.commands() if c.name not in functions]
-        if missing:
-            raise ValueError(f"saga {saga.name}: no Lambda function for {', '.join(missing)}")
+        require_functions(saga, functions)
         self.saga = saga
         self._functions = functions
         self._compensation_states: dict[str, tasks.LambdaInvoke] = {}

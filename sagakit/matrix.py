@@ -57,6 +57,7 @@ __all__ = [
     "markdown",
     "observe",
     "predict",
+    "retries_for",
     "run_injections",
     "run_matrix",
     "run_scenario",
@@ -247,7 +248,7 @@ def _compensation_names(saga: Saga) -> list[str]:
     return names
 
 
-def _max_attempts(definition: Mapping[str, Any], state: str, error: str) -> int:
+def retries_for(definition: Mapping[str, Any], state: str, error: str) -> int:
     """How many retries the compiled ``state`` gives ``error`` (0 when none matches)."""
     for retrier in definition["States"][state].get("Retry", []):
         if error in retrier["ErrorEquals"] or _STATES_ALL in retrier["ErrorEquals"]:
@@ -256,7 +257,7 @@ def _max_attempts(definition: Mapping[str, Any], state: str, error: str) -> int:
 
 
 def _modes(definition: Mapping[str, Any], target: str, business: str) -> list[tuple[FailureMode, Injection]]:
-    retries = _max_attempts(definition, target, "TransientError")
+    retries = retries_for(definition, target, "TransientError")
     modes = [
         (FailureMode.BUSINESS, Injection(target, FaultKind.BUSINESS, 1, business)),
         (FailureMode.TRANSIENT, Injection(target, FaultKind.TRANSIENT, max(1, min(retries, MAX_TRANSIENT)))),

@@ -8,7 +8,8 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -20,6 +21,9 @@ from functions.ai_workspace import dal as ai_workspace_dal
 from functions.billing import dal as billing_dal
 from functions.clients import dal as clients_dal
 from functions.notifications import dal as notifications_dal
+
+if TYPE_CHECKING:
+    from sagakit.local.deploy import Assembly
 
 # Set at import, before any test creates a client: every call must reach moto, never an
 # account, whatever the developer's shell holds.
@@ -189,3 +193,12 @@ def saga_command(onboarded_detail: dict[str, Any]) -> CommandFactory:
         }
 
     return build
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """The real cloud assembly (what `cdk synth` writes), synthesized once for the session and
+    deployed by every package's ``local`` fixture."""
+    from sagakit.local.deploy import synthesize
+
+    return synthesize("dev", Path(tmp_path_factory.mktemp("cdk.out")))

@@ -35,9 +35,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PUT_EVENTS_MAX_BYTES", "Delivery", "EventRouter", "check_put_events_size", "put_events_entry_size"]
+__all__ = [
+    "ASYNC_ATTEMPTS",
+    "PUT_EVENTS_MAX_BYTES",
+    "Delivery",
+    "EventRouter",
+    "check_put_events_size",
+    "put_events_entry_size",
+]
 
-_ASYNC_ATTEMPTS = 3  # the first try and Lambda's two asynchronous retries
+#: How often an asynchronous Lambda invocation is tried: the first try and its two retries.
+ASYNC_ATTEMPTS = 3
 
 #: The most a PutEvents request's entries may add up to. It was 256 KB until AWS raised it to
 #: 1 MB on 2026-01-29 (AWS Compute Blog, "More room to build: serverless services now support
@@ -227,7 +235,7 @@ class EventRouter:
         ok = False
         started, clock = time.time(), time.monotonic()
         attempts = 0
-        while not ok and attempts < _ASYNC_ATTEMPTS:
+        while not ok and attempts < ASYNC_ATTEMPTS:
             attempts += 1
             headers: dict[str, str] = {}
             body = function.invoke(payload, {"x-amz-invocation-type": "RequestResponse"}, headers)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from functions.clients.models import TenantRecord
 from sagakit.local import LocalRuntime
 from sagakit.local.choreography import restyle
-from sagakit.local.deploy import Assembly, synthesize
+from sagakit.local.deploy import Assembly
 from sagakit.local.runtime import sample_event
 
 ORCHESTRATED = "OnboardClientSaga"
@@ -22,12 +21,6 @@ CHOREOGRAPHED = "OnboardClientChoreographySaga"
 SERVICES = ("clients", "ai-workspace", "billing", "notifications")
 
 _ids = itertools.count(1)
-
-
-@pytest.fixture(scope="package")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """What `cdk synth` writes, synthesized once for this package."""
-    return synthesize("dev", Path(tmp_path_factory.mktemp("cdk.out")))
 
 
 @pytest.fixture(scope="package")

@@ -29,8 +29,8 @@ import pytest
 
 from sagakit.local import FaultKind, LocalRuntime, SagaRun
 from sagakit.local.choreography import describe, sweep
-from sagakit.local.event_router import _ASYNC_ATTEMPTS
-from sagakit.matrix import Injection, Scenario, _max_attempts, deployed_definition, scenarios
+from sagakit.local.event_router import ASYNC_ATTEMPTS
+from sagakit.matrix import Injection, Scenario, deployed_definition, retries_for, scenarios
 from statemachines import saga_named
 from tests.choreography.conftest import CHOREOGRAPHED, ORCHESTRATED, items_of, record_tenant, saga_id, trigger
 
@@ -59,8 +59,8 @@ def choreographed(scenario: Scenario) -> tuple[Injection, ...]:
         if injection.kind is FaultKind.BUSINESS:
             translated.append(injection)  # reported at once, never retried, in both styles
             continue
-        absorbed = injection.times <= _max_attempts(DEFINITION, injection.command, injection.error_name)
-        times = min(injection.times, _ASYNC_ATTEMPTS - 1) if absorbed else _ASYNC_ATTEMPTS
+        absorbed = injection.times <= retries_for(DEFINITION, injection.command, injection.error_name)
+        times = min(injection.times, ASYNC_ATTEMPTS - 1) if absorbed else ASYNC_ATTEMPTS
         translated.append(dataclasses.replace(injection, times=times))
     return tuple(translated)
 

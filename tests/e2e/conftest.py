@@ -5,22 +5,15 @@ from __future__ import annotations
 import copy
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sagakit.local import LocalRuntime
-from sagakit.local.deploy import Assembly, synthesize
+from sagakit.local.deploy import Assembly
 from sagakit.local.runtime import sample_event
 
 _ids = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The real cloud assembly (what `cdk synth` writes), synthesized once."""
-    return synthesize("dev", Path(tmp_path_factory.mktemp("cdk.out")))
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from sagakit.cli import app
 from sagakit.local.runtime import SagaRun, StateRecord
 from sagakit.trace import render_timeline
-from tests.e2e.conftest import assembly  # noqa: F401  (the session's cdk.out, for `endpoint`)
 from tests.e2e.test_local_serve_with_aws_cli import MACHINE, endpoint  # noqa: F401  (`saga local serve`)
 
 runner = CliRunner()

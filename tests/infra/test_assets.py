@@ -116,3 +116,12 @@ def test_every_asset_is_small(stage: str, request: pytest.FixtureRequest) -> Non
     assert sorted(f for a in sizes for f in a.functions) == sorted(function_assets(synthesized))
     for asset in sizes:
         assert asset.zipped < BUDGET_ZIPPED, asset
+
+
+def test_the_asset_report_names_a_folder_with_no_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.assets import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path)])
+    assert exit_.value.code == 2
+    assert f"assembly: {tmp_path} holds no *.template.json; run `make synth` first" in capsys.readouterr().err

@@ -104,3 +104,24 @@ def test_prod_acknowledges_the_same_findings_as_dev(dev: Synthesized, prod: Synt
         return sorted((a.rule, a.path.split("/", 1)[1]) for a in nag.acknowledged(synthesized.stack))
 
     assert kinds(prod) == kinds(dev)
+
+
+def test_python_m_infra_nag_readme_rewrites_the_table_and_the_count_only(tmp_path: Path) -> None:
+    # Given a README whose acknowledgments section is stale
+    readme = tmp_path / "README.md"
+    stale = "| Finding | Count | Acknowledged on | Reason |\n|---|---|---|---|\n| `old` | 1 | `X` | gone |\n"
+    section = "### cdk-nag acknowledgments\n\nIntro, {} acknowledged findings.\n\n{}\nAfter.\n\n## Next\n"
+    readme.write_text("# p\n\n" + section.format(3, stale))
+    table = "| Finding | Count | Acknowledged on | Reason |\n|---|---|---|---|\n| `new` | 2 | `Y` | why |\n"
+    # When it is written, then written again
+    changed, again = nag.write_readme(readme, table, 2), nag.write_readme(readme, table, 2)
+    # Then the table and the count are replaced, the prose around them kept, and the second is a no-op
+    assert (changed, again) == (True, False)
+    assert readme.read_text() == "# p\n\n" + section.format(2, table)
+
+
+def test_python_m_infra_nag_readme_names_a_missing_section(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# p\n")
+    with pytest.raises(ValueError, match="no '### cdk-nag acknowledgments' section"):
+        nag.write_readme(readme, "| a |\n", 1)

@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import copy
 import itertools
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
-from sagakit.local.deploy import Assembly, synthesize
 from sagakit.local.runtime import sample_event
 
 if TYPE_CHECKING:
     from sagakit.local import LocalRuntime
 
 _clients = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    """The real cloud assembly (what `cdk synth` writes)."""
-    return synthesize("dev", Path(tmp_path_factory.mktemp("cdk.out")))
 
 
 def fresh_client(prefix: str = "rel") -> str:
