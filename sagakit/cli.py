@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from sagakit.cli_graph import graph, trace
+from sagakit.cli_graph import LOCAL_ENDPOINT, graph, trace
 from sagakit.cli_reliability import matrix, redrive
 from sagakit.definition import SagaStyle
 from sagakit.scaffold.cli import scaffold_app
@@ -39,9 +39,6 @@ errors = Console(stderr=True, highlight=False, width=_PIPED_WIDTH)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EVENT = ROOT / "events" / "samples" / "client_onboarded.json"
-
-
-LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 
 
 def _endpoint(local: bool, endpoint_url: str | None) -> str | None:

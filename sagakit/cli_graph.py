@@ -95,14 +95,7 @@ def trace(
     from sagakit.cli import _fail, console
     from sagakit.trace import read_run, render_run, render_timeline
 
-    if local and endpoint_url:
-        raise _fail("give at most one of --local or --endpoint-url")
-    parts = execution_arn.split(":")
-    if len(parts) < 8 or parts[:3] != ["arn", "aws", "states"] or parts[5] != "execution":
-        raise _fail(f"{execution_arn!r} is not an execution ARN (arn:aws:states:<region>:<account>:execution:...)")
-    url = LOCAL_ENDPOINT if local else endpoint_url
-    client = _stepfunctions(region=parts[3], endpoint_url=url)
-    where = url or f"AWS ({parts[3]})"
+    client, _, where = _execution_client(execution_arn, local=local, endpoint_url=endpoint_url)
     try:
         run = read_run(client, execution_arn)
     except (client.exceptions.ExecutionDoesNotExist, client.exceptions.InvalidArn):
@@ -111,6 +104,20 @@ def trace(
         raise _fail(f"reading {execution_arn} from {where} failed: {error}") from None
     console.print(render_run(run, title=f"{run.saga_name or 'saga'} · {run.saga_id}"))
     console.print(render_timeline(run, width=max(20, min(console.width, 140) - 50)))
+
+
+def _execution_client(execution_arn: str, *, local: bool, endpoint_url: str | None) -> tuple[Any, str | None, str]:
+    """A Step Functions client for ``execution_arn``'s region: the local endpoint, another
+    endpoint, or AWS; and the endpoint and a name for it. Bad options or ARN exit 2, saying why."""
+    from sagakit.cli import _fail
+
+    if local and endpoint_url:
+        raise _fail("give at most one of --local or --endpoint-url")
+    parts = execution_arn.split(":")
+    if len(parts) < 8 or parts[:3] != ["arn", "aws", "states"] or parts[5] != "execution":
+        raise _fail(f"{execution_arn!r} is not an execution ARN (arn:aws:states:<region>:<account>:execution:...)")
+    url = LOCAL_ENDPOINT if local else endpoint_url
+    return _stepfunctions(region=parts[3], endpoint_url=url), url, url or f"AWS ({parts[3]})"
 
 
 def _stepfunctions(*, region: str, endpoint_url: str | None) -> Any:

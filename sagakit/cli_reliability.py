@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sagakit.cli_graph import LOCAL_ENDPOINT
+
 if TYPE_CHECKING:
     from rich.table import Table
 
     from sagakit.matrix import MatrixReport
 
 __all__ = ["matrix", "redrive"]
-
-LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 
 
 def matrix(
@@ -115,17 +115,10 @@ def redrive(
     Exits 1 unless the resumed run ends COMPLETED or FAILED (every step compensated).
     """
     from sagakit.cli import _fail, console
-    from sagakit.cli_graph import _stepfunctions
+    from sagakit.cli_graph import _execution_client
     from sagakit.local.redrive import RedriveError, redrive_in_place, redrive_offline
 
-    if local and endpoint_url:
-        raise _fail("give at most one of --local or --endpoint-url")
-    parts = execution_arn.split(":")
-    if len(parts) < 8 or parts[:3] != ["arn", "aws", "states"] or parts[5] != "execution":
-        raise _fail(f"{execution_arn!r} is not an execution ARN (arn:aws:states:<region>:<account>:execution:...)")
-    url = LOCAL_ENDPOINT if local else endpoint_url
-    client = _stepfunctions(region=parts[3], endpoint_url=url)
-    where = url or f"AWS ({parts[3]})"
+    client, url, where = _execution_client(execution_arn, local=local, endpoint_url=endpoint_url)
     try:
         resumed = redrive_offline(client, execution_arn) if url else redrive_in_place(client, execution_arn)
     except RedriveError as error:
