@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from sagakit.local.runtime import SagaRun, StateRecord, states_from_history
+from sagakit.local.runtime import SagaRun, StateRecord, run_from
 
 __all__ = ["read_run", "render_run", "render_tables", "render_timeline"]
 
@@ -99,22 +99,8 @@ def read_run(client: Any, execution_arn: str) -> SagaRun:
     described = client.describe_execution(executionArn=execution_arn)
     pages = client.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
     history = [event for page in pages for event in page["events"]]
-    saga_input = json.loads(described.get("input") or "{}")
     machine = described.get("stateMachineArn", "").rsplit(":", 1)[-1]
-    return SagaRun(
-        saga_name=saga_input.get("saga", {}).get("name") or machine,
-        saga_id=described["name"],
-        execution_arn=execution_arn,
-        status=described["status"],
-        error=described.get("error"),
-        cause=described.get("cause"),
-        states=states_from_history(history),
-        history=history,
-        output=json.loads(described["output"]) if described.get("output") else None,
-        input=saga_input,
-        started=described.get("startDate"),
-        stopped=described.get("stopDate"),
-    )
+    return run_from(described, history, execution_arn, unnamed=machine)
 
 
 _BAR_STYLE = {"step": "green", "compensation": "magenta", "fail": "red"}

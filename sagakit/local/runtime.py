@@ -32,7 +32,7 @@ from sagakit.local.lambda_router import Fault, FaultKind, LambdaRouter
 from sagakit.local.speedups import InterpreterSpeedups
 from sagakit.local.status_events import ExecutionStatusEvents
 
-__all__ = ["LocalRuntime", "SagaRun", "StateRecord"]
+__all__ = ["LocalRuntime", "SagaRun", "StateRecord", "run_from", "states_from_history"]
 
 ACCOUNT = "123456789012"
 
@@ -380,22 +380,7 @@ class LocalRuntime:
         execution: Any = backend.describe_execution(execution_arn)  # the parser backend's Execution
         described = _api_shape(execution.to_describe_output())
         history = [_api_shape(event) for event in backend.get_execution_history(execution_arn)["events"]]
-        saga_input = json.loads(described.get("input") or "{}")
-        output = json.loads(described["output"]) if described.get("output") else None
-        return SagaRun(
-            saga_name=saga_input.get("saga", {}).get("name", ""),
-            saga_id=described["name"],
-            execution_arn=execution_arn,
-            status=described["status"],
-            error=described.get("error"),
-            cause=described.get("cause"),
-            states=states_from_history(history),
-            history=history,
-            output=output,
-            input=saga_input,
-            started=described.get("startDate"),
-            stopped=described.get("stopDate"),
-        )
+        return run_from(described, history, execution_arn)
 
     # -- service state -----------------------------------------------------------------------
 
@@ -458,6 +443,28 @@ _TASK_ERRORS = (
     "LambdaFunctionStartFailed",
     "LambdaFunctionScheduleFailed",
 )
+
+
+def run_from(
+    described: dict[str, Any], history: list[dict[str, Any]], execution_arn: str, *, unnamed: str = ""
+) -> SagaRun:
+    """A ``SagaRun`` from DescribeExecution's answer and the execution's history (API shapes);
+    ``unnamed`` is the saga name for an execution whose input names none."""
+    saga_input = json.loads(described.get("input") or "{}")
+    return SagaRun(
+        saga_name=saga_input.get("saga", {}).get("name") or unnamed,
+        saga_id=described["name"],
+        execution_arn=execution_arn,
+        status=described["status"],
+        error=described.get("error"),
+        cause=described.get("cause"),
+        states=states_from_history(history),
+        history=history,
+        output=json.loads(described["output"]) if described.get("output") else None,
+        input=saga_input,
+        started=described.get("startDate"),
+        stopped=described.get("stopDate"),
+    )
 
 
 def states_from_history(history: list[dict[str, Any]]) -> list[StateRecord]:
