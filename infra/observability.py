@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -30,7 +30,7 @@ from constructs import Construct
 
 from infra import nag
 from infra.config import StageConfig
-from infra.services import LambdaSettings
+from infra.services import LambdaSettings, saga_table
 from sagakit.constructs import dead_letter_queue, threshold_alarm
 from sagakit.definition import Saga
 
@@ -83,18 +83,7 @@ class SagaObservability(Construct):
         dead_letters: Mapping[str, sqs.IQueue],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.instances = dynamodb.Table(
-            self,
-            "Instances",
-            table_name=f"{config.prefix}-saga-instances",
-            partition_key=dynamodb.Attribute(name=INSTANCES_KEY, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
-        )
+        self.instances = saga_table(self, "Instances", config=config, name="saga-instances", key=INSTANCES_KEY)
         self.instances.add_global_secondary_index(
             index_name=STATUS_INDEX,
             partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),

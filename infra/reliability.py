@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.services import saga_table
 from sagakit.runtime.handler import IDEMPOTENCY_TABLE_ENV
 
 __all__ = ["IDEMPOTENCY_ACTIONS", "IDEMPOTENCY_KEY", "IDEMPOTENCY_TTL", "SagaReliability"]
@@ -40,18 +39,8 @@ class SagaReliability(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
-        self.idempotency = dynamodb.Table(
-            self,
-            "IdempotencyTable",
-            table_name=f"{config.prefix}-idempotency",
-            partition_key=dynamodb.Attribute(name=IDEMPOTENCY_KEY, type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute=IDEMPOTENCY_TTL,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+        self.idempotency = saga_table(
+            self, "IdempotencyTable", config=config, name="idempotency", key=IDEMPOTENCY_KEY, ttl=IDEMPOTENCY_TTL
         )
 
     def make_idempotent(self, functions: Iterable[lambda_.Function]) -> None:

@@ -44,6 +44,27 @@ TABLE_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem")
 LIVE_ALIAS = "live"
 
 
+def saga_table(
+    scope: Construct, construct_id: str, *, config: StageConfig, name: str, key: str, ttl: str | None = None
+) -> dynamodb.Table:
+    """A table of the stack, ``<prefix>-<name>``, keyed by the string ``key``: on demand,
+    encrypted, with point-in-time recovery, retained where the stage keeps its data, and with
+    ``ttl`` as its time-to-live attribute if given."""
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        table_name=f"{config.prefix}-{name}",
+        partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+        time_to_live_attribute=ttl,
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+    )
+
+
 @dataclass(frozen=True)
 class ServiceExtras:
     """What the stack needs to know about a service beyond the sagas that use it."""
@@ -219,18 +240,7 @@ class ServiceResources(Construct):
         super().__init__(scope, construct_id)
         config = settings.config
         self.service = service
-        self.table = dynamodb.Table(
-            self,
-            "Table",
-            table_name=f"{config.prefix}-{service}",
-            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
-        )
+        self.table = saga_table(self, "Table", config=config, name=service, key=PARTITION_KEY)
         code = settings.code([f"functions/{service_package(service)}", "functions/shared", "events", "sagakit/runtime"])
         # Read once: every read of a construct's attribute is a jsii round trip.
         table_name = self.table.table_name
