@@ -7,20 +7,30 @@ called directly in order on the same moto backend, measured in one run.
 The runtime path is the whole thing a user runs: ``put_events`` on the bus, the rule, the
 starter, the named execution, moto's ASL interpreter, three Lambda invocations through the
 router. The direct path calls the three step handlers' code in order with the same commands.
+
+The floor is what moto alone costs for one saga's storage and event requests: the DynamoDB and
+EventBridge requests one saga made (recorded with a botocore hook), replayed with boto3 for new
+clients and new idempotency keys, without the handlers, the interpreter or the rule routing.
+No path that makes the same requests on moto can run faster than the floor.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import importlib
 import io
 import json
 import os
+import re
 import statistics
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from botocore import xform_name
 
 from bench.assembly import cloud_assembly
 from bench.report import Row, emit, parser, progress
@@ -117,17 +127,80 @@ def direct_chain(local: LocalRuntime, count: int, prefix: str) -> float:
     return elapsed
 
 
+#: What the replay leaves out: the requests that run handler code (and are the saga itself).
+_RUNS_HANDLERS = {"Invoke", "StartExecution"}
+#: A Powertools idempotency key: the function's name, then the MD5 of the saga's key fields.
+_IDEMPOTENCY_HASH = re.compile(r"#([0-9a-f]{32})")
+
+
+def _salted(match: re.Match[str], salt: str) -> str:
+    """A new idempotency key per replay, as a new saga would have."""
+    return "#" + hashlib.md5((match[1] + salt).encode(), usedforsecurity=False).hexdigest()
+
+
+def record_requests(local: LocalRuntime, prefix: str) -> list[tuple[Any, str, str]]:
+    """Every AWS request one saga makes through the runtime, as (client, operation, params
+    JSON), in order; the client is one per service, made here for the replay."""
+    import boto3
+    from botocore.client import BaseClient
+
+    seen: list[tuple[str, str, str]] = []
+    original = BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        kept = "" if operation in _RUNS_HANDLERS else json.dumps(params)  # an Invoke's payload is bytes
+        seen.append((client.meta.service_model.service_name, operation, kept))
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    try:
+        through_runtime(local, 1, prefix)
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+    clients = {service: boto3.client(service, region_name=local.region) for service, _, _ in seen}
+    return [(clients[service], operation, params) for service, operation, params in seen]
+
+
+def request_floor(local: LocalRuntime, count: int, prefix: str) -> tuple[float, int, int]:
+    """Seconds for ``count`` replays of one saga's DynamoDB and EventBridge requests, bare: the
+    same operations and parameters through boto3 on the same moto, for a new client each time,
+    with no handler code, no Step Functions and no rule routing (the events go to a bus with no
+    rules). Returns (seconds, requests replayed per saga, requests per saga in all)."""
+    recorded = record_requests(local, f"{prefix}-rec")
+    replayed = [(client, op, params) for client, op, params in recorded if op not in _RUNS_HANDLERS]
+    floor_bus = f"{prefix}-floor-bus"
+    import boto3
+
+    boto3.client("events", region_name=local.region).create_event_bus(Name=floor_bus)
+    template = f"{prefix}-rec-00000"
+    started = time.perf_counter()
+    for index in range(count):
+        salt = str(index)
+        for client, operation, params in replayed:
+            text = params.replace(template, f"{prefix}-{index:05d}")
+            text = _IDEMPOTENCY_HASH.sub(functools.partial(_salted, salt=salt), text)
+            body = json.loads(text)
+            if operation == "PutEvents":
+                for entry in body["Entries"]:
+                    entry["EventBusName"] = floor_bus
+            response = getattr(client, xform_name(operation))(**body)
+            assert not response.get("FailedEntryCount"), response
+    return time.perf_counter() - started, len(replayed), len(recorded)
+
+
 def measure(sagas: int, concurrent: int, repeats: int = 3, assembly_dir: Path | None = None) -> dict[str, float]:
     """Run every measurement; return the figures."""
     with cloud_assembly(assembly_dir) as assembly, LocalRuntime(assembly=assembly, fast=True) as local:
         progress("offline throughput: warm-up")
         through_runtime(local, 5, "warm")  # imports, first-call caches
         direct_chain(local, 5, "warmd")
-        runtime_runs, direct_runs = [], []
-        for repeat in range(repeats):  # interleaved, so both paths see the same load
+        runtime_runs, direct_runs, floor_runs = [], [], []
+        for repeat in range(repeats):  # interleaved, so every path sees the same load
             progress(f"offline throughput: repeat {repeat + 1} of {repeats} ({sagas} sagas each way)")
             runtime_runs.append(through_runtime(local, sagas, f"rt{repeat}"))
             direct_runs.append(direct_chain(local, sagas, f"dc{repeat}"))
+            floor_s, replayed, requests = request_floor(local, sagas, f"fl{repeat}")
+            floor_runs.append(floor_s)
         runtime_s, direct_s = statistics.median(runtime_runs), statistics.median(direct_runs)
         progress(f"offline throughput: {concurrent} concurrent sagas")
         concurrent_s = concurrently(local, concurrent, "cc")
@@ -137,6 +210,9 @@ def measure(sagas: int, concurrent: int, repeats: int = 3, assembly_dir: Path | 
         "runtime_per_s": sagas / runtime_s,
         "direct_per_s": sagas / direct_s,
         "ratio": runtime_s / direct_s,
+        "floor_per_s": sagas / statistics.median(floor_runs),
+        "floor_requests": replayed,
+        "requests": requests,
         "concurrent": concurrent,
         "concurrent_per_s": concurrent / concurrent_s,
         "concurrent_wall_s": concurrent_s,
@@ -187,6 +263,12 @@ def rows(figures: dict[str, float]) -> list[Row]:
         ),
         Row(BENCH, "direct handler chain (same handlers, same moto)", f"{figures['direct_per_s']:.1f} sagas/s"),
         Row(BENCH, "runtime / direct", f"{figures['ratio']:.2f} x", "<= 2 x", figures["ratio"] <= 2),
+        Row(
+            BENCH,
+            f"floor: a saga's {figures['floor_requests']:.0f} DynamoDB + EventBridge requests "
+            f"(of {figures['requests']:.0f}) replayed bare",
+            f"{figures['floor_per_s']:.1f} sagas/s",
+        ),
         Row(
             BENCH,
             f"{figures['concurrent']:.0f} concurrent sagas",

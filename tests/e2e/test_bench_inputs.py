@@ -21,3 +21,24 @@ def test_the_cold_start_bench_finds_a_real_input_for_every_command(local: LocalR
     for command, payload in inputs.items():
         assert payload["step"] == command
         assert payload["sagaName"] == saga.name
+
+
+def test_the_throughput_floor_replays_one_sagas_storage_and_event_requests(local: LocalRuntime) -> None:
+    from bench.offline_throughput import request_floor
+
+    # When one saga's requests are recorded and replayed twice
+    seconds, replayed, requests = request_floor(local, 2, "floortest")
+    # Then the replay holds every DynamoDB and EventBridge request of the saga, not the
+    # invocations (Step Functions' three Lambda tasks and the starter's StartExecution)
+    assert requests == replayed + 4
+    assert replayed >= 14
+    assert seconds > 0
+    # and the replayed writes landed as new items: each replay wrote the workspace, the billing
+    # profile and the notification afresh (the clients table is written by compensation only)
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name=local.region)
+    for index in range(2):
+        for service in ("ai-workspace", "billing", "notifications"):
+            key = {"clientId": {"S": f"floortest-{index:05d}"}}
+            assert "Item" in dynamodb.get_item(TableName=local.deployed.tables[service], Key=key), (service, index)
