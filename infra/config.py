@@ -47,9 +47,9 @@ class StageConfig(BaseModel):
         default=False,
         description=(
             "Lambda SnapStart for the saga steps and compensations (Python 3.12+): each publishes a "
-            "version, and state machines invoke it through the alias 'live' (choreography rules "
-            "still invoke $LATEST). Off by default: it bills the "
-            "snapshot cache and restores, and it cannot be tried offline (moto runs no snapshots)."
+            "version, and state machines and choreography rules invoke it through the alias 'live'. "
+            "Off by default: it bills the snapshot cache and restores. Offline, the stack deploys "
+            "and runs through the same aliases, but moto takes no snapshots."
         ),
     )
 

@@ -148,9 +148,10 @@ class SagaStack(Stack):
             dead_letters={name: deployed.dead_letters for name, deployed in self.deployed.items()},
         )
         # Choreographed sagas: EventBridge rules between the same functions (sagakit/choreography.py).
-        # The functions themselves: a choreography sets their environment and grants, and its rules
-        # invoke $LATEST (StageConfig.snap_start serves the orchestrated sagas).
+        # A choreography sets the functions' environment and grants; its rules invoke what the
+        # state machines invoke: $LATEST, or with StageConfig.snap_start the alias "live".
         functions = {name: fn for service in self.services.values() for name, fn in service.functions.items()}
+        invoked = {name: fn for service in self.services.values() for name, fn in service.invoked.items()}
         self.choreographies = {
             saga.name: SagaChoreography(
                 self,
@@ -162,6 +163,7 @@ class SagaStack(Stack):
                 lifecycle=self.observability.lifecycle,
                 prefix=config.prefix,
                 failures_threshold=config.alarm_failures_threshold,
+                invoked=invoked,
             )
             for saga in sagas
             if saga.style is SagaStyle.CHOREOGRAPHY

@@ -340,7 +340,8 @@ class SagaChoreography(Construct):
     saga:
         A validated definition with ``style="choreography"``.
     functions:
-        The Lambda function of every command the saga names, keyed by command name.
+        The Lambda function of every command the saga names, keyed by command name: the
+        choreography sets their environment and grants them the instance table.
     bus:
         The saga bus: triggers, choreography events and lifecycle events.
     instances:
@@ -353,6 +354,10 @@ class SagaChoreography(Construct):
         Failed sagas within 5 minutes that raise the failures alarm.
     trigger_source:
         The trigger's producer (default: from the ``events`` registry).
+    invoked:
+        What the rules invoke per command, when not the function's ``$LATEST``: with SnapStart,
+        the alias on its published version (``ServiceResources.invoked``). Each one's
+        asynchronous failures go to the dead-letter queue.
 
     Attributes
     ----------
@@ -379,9 +384,12 @@ class SagaChoreography(Construct):
         prefix: str,
         failures_threshold: int = 1,
         trigger_source: str | None = None,
+        invoked: Mapping[str, lambda_.IFunction] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         require_functions(saga, functions)
+        invoked = invoked or functions
+        require_functions(saga, invoked)
         self.saga = saga
         self.prefix = prefix
         self.dead_letters = dead_letter_queue(self, "DeadLetterQueue", queue_name=f"{prefix}-{saga.name}-dlq")
@@ -389,7 +397,7 @@ class SagaChoreography(Construct):
         self.rules: dict[str, events.Rule] = {}
         for routing in plan(saga, trigger_source=trigger_source):
             target = targets.LambdaFunction(
-                lifecycle if routing.target == LIFECYCLE else functions[routing.target],
+                lifecycle if routing.target == LIFECYCLE else invoked[routing.target],
                 event=_RouteInput(routing.route),
                 dead_letter_queue=self.dead_letters,
                 retry_attempts=185,
@@ -421,14 +429,21 @@ class SagaChoreography(Construct):
                 grantee=function, actions=list(INSTANCE_ACTIONS), resource_arns=[instances.table_arn]
             )
             if function.node.try_find_child(_ASYNC_FAILURES) is None:  # one per function, whatever the saga
-                lambda_.EventInvokeConfig(
+                # On the qualifier the rules invoke: an alias has an asynchronous configuration
+                # of its own, and $LATEST's would not apply to its invocations.
+                invoked_here = invoked[command.name]
+                alias = invoked_here if isinstance(invoked_here, lambda_.Alias) else None
+                config = lambda_.EventInvokeConfig(
                     function,
                     _ASYNC_FAILURES,
                     function=function,
+                    qualifier=alias.alias_name if alias else None,
                     retry_attempts=2,
                     max_event_age=Duration.hours(6),
                     on_failure=destinations.SqsDestination(self.dead_letters),
                 )
+                if alias:  # named by its qualifier only: CloudFormation must make the alias first
+                    config.node.add_dependency(alias)
         # The sweep queries the status index for sagas past their deadline.
         iam.Grant.add_to_principal(
             grantee=lifecycle, actions=["dynamodb:Query"], resource_arns=[f"{instances.table_arn}/index/byStatus"]

@@ -20,6 +20,11 @@ This is the offline equivalent of ``cdk deploy``: the same template and the same
    backend's ``start_execution`` is told to run an alias's executions on its state machine
    (the published version is that machine's current definition); they are listed under it,
    as the offline runtime and ``saga local serve`` users look for them.
+6. With SnapStart on (``StageConfig.snap_start``), every step function has a published version
+   and an ``AWS::Lambda::Alias`` ``live``, which moto's CloudFormation cannot create either: it
+   is left out, every ``Ref`` to it becomes ``<function ARN>:live``, and the alias is made
+   through the Lambda API on the version moto published. (moto runs no snapshots: offline, a
+   SnapStart stack runs as one without, through the same aliases.)
 """
 
 from __future__ import annotations
@@ -99,6 +104,17 @@ def load_assembly(directory: Path, stack_name: str) -> Assembly:
 
 _VERSION = "AWS::StepFunctions::StateMachineVersion"
 _ALIAS = "AWS::StepFunctions::StateMachineAlias"
+_FUNCTION_ALIAS = "AWS::Lambda::Alias"
+
+
+def _function_aliases(template: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Every ``AWS::Lambda::Alias`` (SnapStart's ``live``) by logical id: (function logical id,
+    alias name)."""
+    return {
+        logical: (_logical_of(resource["Properties"]["FunctionName"]), resource["Properties"]["Name"])
+        for logical, resource in template["Resources"].items()
+        if resource["Type"] == _FUNCTION_ALIAS
+    }
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,34 @@ def _aliases(template: dict[str, Any]) -> dict[str, _Alias]:
     return found
 
 
+def _alias_arn(function: str, name: str) -> dict[str, Any]:
+    """The ARN of alias ``name`` of the function with logical id ``function``, as CloudFormation
+    resolves a ``Ref`` to the alias."""
+    return {"Fn::Join": ["", [{"Fn::GetAtt": [function, "Arn"]}, f":{name}"]]}
+
+
+def _on_function_aliases(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The resources moto's CloudFormation cannot make before the function aliases exist, which
+    it cannot make at all: invoke permissions on an alias, and asynchronous-invocation
+    configurations of an alias (by its qualifier). By logical id."""
+    aliases = _function_aliases(template)
+    qualified = {(function, name) for function, name in aliases.values()}
+    found = {}
+    for logical, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        function = properties.get("FunctionName")
+        if not isinstance(function, dict):
+            continue
+        on_alias = resource["Type"] == "AWS::Lambda::Permission" and function.get("Ref") in aliases
+        on_qualifier = (
+            resource["Type"] == "AWS::Lambda::EventInvokeConfig"
+            and (function.get("Ref"), properties.get("Qualifier")) in qualified
+        )
+        if on_alias or on_qualifier:
+            found[logical] = resource
+    return found
+
+
 def _logical_of(reference: dict[str, Any]) -> str:
     """The logical id in ``{"Ref": id}`` or ``{"Fn::GetAtt": [id, "Arn"]}``."""
     if "Ref" in reference:
@@ -157,7 +201,11 @@ def moto_template(template: dict[str, Any]) -> dict[str, Any]:
     arns: dict[str, Any] = {}
     for logical, alias in _aliases(result).items():
         refs[logical] = arns[logical] = {"Fn::Join": ["", [{"Ref": alias.machine}, f":{alias.name}"]]}
-    removed = {logical for logical, resource in result["Resources"].items() if resource["Type"] in (_VERSION, _ALIAS)}
+    for logical, (function, name) in _function_aliases(result).items():
+        refs[logical] = _alias_arn(function, name)
+    dropped = (_VERSION, _ALIAS, _FUNCTION_ALIAS)
+    removed = {logical for logical, resource in result["Resources"].items() if resource["Type"] in dropped}
+    removed |= set(_on_function_aliases(result))
     result["Resources"] = {
         logical: _inline_refs(resource, refs, arns)
         for logical, resource in result["Resources"].items()
@@ -212,7 +260,7 @@ def deploy(assembly: Assembly, *, account: str, region: str) -> Deployment:
     cloudformation = boto3.client("cloudformation", region_name=region)
     stack_id = cloudformation.create_stack(
         StackName=assembly.stack_name,
-        TemplateBody=json.dumps(moto_template(assembly.template)),
+        TemplateBody=json.dumps(deployable := moto_template(assembly.template)),
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     )["StackId"]
     stack = cloudformation_backends[account][region].get_stack(stack_id)
@@ -231,7 +279,10 @@ def deploy(assembly: Assembly, *, account: str, region: str) -> Deployment:
         properties = resource.get("Properties", {})
         kind = resource["Type"]
         if kind == "AWS::StepFunctions::StateMachine":
-            definition = clean_json(properties["DefinitionString"], stack.resource_map)
+            # As deployed: a reference to a function's alias is its ARN there.
+            definition = clean_json(
+                deployable["Resources"][logical]["Properties"]["DefinitionString"], stack.resource_map
+            )
             name = properties["StateMachineName"]
             role_arn = clean_json(properties["RoleArn"], stack.resource_map)
             for existing in list(sfn_backend.state_machines):
@@ -271,7 +322,48 @@ def deploy(assembly: Assembly, *, account: str, region: str) -> Deployment:
         saga = assembly.template["Resources"][logical].get("Metadata", {}).get("sagakit:saga", alias.name)
         deployment.aliases[saga] = made.arn
     _start_aliases_on_their_machine(sfn_backend, routes)
+    _publish_function_aliases(assembly.template, physical, stack.resource_map, region)
     return deployment
+
+
+def _publish_function_aliases(template: dict[str, Any], physical: dict[str, str], resolved: Any, region: str) -> None:
+    """Create each ``AWS::Lambda::Alias`` through the Lambda API, on the version moto's
+    CloudFormation published for its function (``AWS::Lambda::Version``, which it can create);
+    then the permissions and asynchronous configurations left out for it (``_on_function_aliases``)."""
+    import boto3
+    from moto.cloudformation.parsing import clean_json
+
+    aliases = _function_aliases(template)
+    if not aliases:
+        return
+    client = boto3.client("lambda", region_name=region)
+    for function, name in aliases.values():
+        versions = client.list_versions_by_function(FunctionName=physical[function])["Versions"]
+        published = [int(v["Version"]) for v in versions if v["Version"] != "$LATEST"]
+        if not published:
+            raise RuntimeError(f"{physical[function]}: alias {name!r} needs a published version; none was made")
+        client.create_alias(FunctionName=physical[function], Name=name, FunctionVersion=str(max(published)))
+    for logical, resource in _on_function_aliases(template).items():
+        properties = dict(resource["Properties"])
+        if resource["Type"] == "AWS::Lambda::Permission":
+            properties["FunctionName"] = _alias_arn(*aliases[properties["FunctionName"]["Ref"]])
+            made = clean_json(properties, resolved)
+            optional = {key: made[key] for key in ("SourceArn", "SourceAccount") if key in made}
+            client.add_permission(
+                FunctionName=made["FunctionName"],
+                StatementId=logical,
+                Action=made["Action"],
+                Principal=made["Principal"],
+                **optional,
+            )
+        else:
+            made = clean_json(properties, resolved)
+            config = {key: made[key] for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds") if key in made}
+            if "DestinationConfig" in made:
+                config["DestinationConfig"] = made["DestinationConfig"]
+            client.put_function_event_invoke_config(
+                FunctionName=made["FunctionName"], Qualifier=made["Qualifier"], **config
+            )
 
 
 def _start_aliases_on_their_machine(backend: Any, routes: dict[str, str]) -> None:

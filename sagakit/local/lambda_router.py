@@ -80,6 +80,8 @@ class Invocation:
     error_type: str | None
     fault: FaultKind | None
     logs: str
+    version: str = "$LATEST"
+    """The function version that ran: a number when invoked through an alias or a version ARN."""
 
 
 class _LambdaContext:
@@ -87,7 +89,7 @@ class _LambdaContext:
 
     def __init__(self, fn: Any, deadline: float) -> None:
         self.function_name = fn.function_name
-        self.function_version = "$LATEST"
+        self.function_version = str(getattr(fn, "version", "$LATEST"))
         self.invoked_function_arn = fn.function_arn
         self.memory_limit_in_mb = int(fn.memory_size or 128)
         self.aws_request_id = str(uuid.uuid4())
@@ -230,6 +232,7 @@ class LambdaRouter:
             error_type=error_type,
             fault=fault.kind if fault else None,
             logs=logs,
+            version=str(getattr(fn, "version", "$LATEST")),
         )
         self.invocations.append(record)
         for observer in self.observers:
