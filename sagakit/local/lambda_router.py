@@ -82,6 +82,8 @@ class Invocation:
     logs: str
     version: str = "$LATEST"
     """The function version that ran: a number when invoked through an alias or a version ARN."""
+    saga_id: str | None = None
+    """The saga the event names (a task's command, a lifecycle or choreography event), if any."""
 
 
 class _LambdaContext:
@@ -233,6 +235,7 @@ class LambdaRouter:
             fault=fault.kind if fault else None,
             logs=logs,
             version=str(getattr(fn, "version", "$LATEST")),
+            saga_id=_saga_of(event),
         )
         self.invocations.append(record)
         for observer in self.observers:
@@ -336,6 +339,23 @@ def _packages(asset: Path) -> tuple[tuple[str, str], ...]:
         (".".join(init.parent.relative_to(asset).parts), str(init.parent))
         for init in sorted(asset.rglob("__init__.py"))
     )
+
+
+def _saga_of(event: Any) -> str | None:
+    """The saga a state machine's command (``sagaId``) or an EventBridge event (``detail.sagaId``)
+    names; None for anything else (a trigger, a choreography rule's wrapped input)."""
+    if isinstance(event, bytes | str):
+        try:
+            event = json.loads(event)
+        except ValueError:
+            return None
+    if not isinstance(event, dict):
+        return None
+    detail = event.get("detail")
+    for holder in (event, detail if isinstance(detail, dict) else {}):
+        if isinstance(holder.get("sagaId"), str):
+            return str(holder["sagaId"])
+    return None
 
 
 def _command_of(fn: Any) -> str:
