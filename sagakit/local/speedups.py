@@ -11,6 +11,10 @@ Profiled on the onboarding saga (yappi, wall clock), most of an offline saga wen
   thread-safe, so one per (region, service) is shared;
 * parsing each DynamoDB update expression twice per ``UpdateItem`` (``UpdateExpressionParser.make``,
   once for the request's checks and once in the backend, which validates a deep copy);
+* routing every request: moto's ``BotocoreStubber.process_request`` matches the URL against
+  every service's pattern, then rebuilds the matching backend's URL table (``backend.urls``,
+  "TODO: cache this part" in moto's source) and compiles its patterns; the route of a URL is
+  cached here, while the passthrough and allow-list settings are still read per request;
 * validating DynamoDB update expressions: each of the ten AST passes of an ``UpdateItem``
   (``DepthFirstTraverser.traverse``) rebuilt its processor table twice per node visited, about
   40 % of an ``UpdateItem``'s time on the saga's updates (cProfile of the saga's DynamoDB
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 from typing import Any
 
 __all__ = ["InterpreterSpeedups"]
@@ -64,6 +69,71 @@ def traverse(self: Any, node: Any) -> Any:
         return node
 
     return visit(node)
+
+
+@functools.lru_cache(maxsize=4096)
+def _routes(clean_url: str) -> tuple[tuple[str, Any], ...]:
+    """Each service whose URL pattern matches ``clean_url``, in moto's order, with the handler of
+    the first of its backend's URL paths that matches (None if none does)."""
+    import moto.backend_index as backend_index
+
+    found = []
+    for service, pattern in backend_index.backend_url_patterns:
+        if pattern.match(clean_url):
+            handler = next((h for url, h in _backend_urls(service) if re.compile(url).match(clean_url)), None)
+            found.append((service, handler))
+    return tuple(found)
+
+
+@functools.cache
+def _backend_urls(service: str) -> tuple[tuple[str, Any], ...]:
+    """``backend.urls`` of ``service``'s backend (as moto picks it), which moto rebuilds at every
+    request: the URL paths of a backend class never change."""
+    import moto.backends as backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.base_backend import BackendDict
+
+    backend_dict: Any = backends.get_backend(service)  # type: ignore[call-overload]
+    if isinstance(backend_dict, BackendDict):
+        regions = backend_dict[DEFAULT_ACCOUNT_ID]
+        backend = regions["us-east-1"] if "us-east-1" in regions else regions["aws"]
+    else:
+        backend = backend_dict["global"]
+    return tuple(backend.urls.items())
+
+
+def process_request(self: Any, request: Any) -> Any:
+    """moto's ``BotocoreStubber.process_request`` with the routing cached per URL: the same
+    passthrough and allow-list checks per request, the same handler, the same 404."""
+    from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
+    from moto.core.exceptions import HTTPException, ServiceNotWhitelisted
+    from moto.core.request import normalize_request
+    from moto.core.utils import get_equivalent_url_in_aws_domain
+    from moto.moto_api import recorder
+
+    parsed_url, _ = get_equivalent_url_in_aws_domain(request.url)
+    clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+    if passthrough_url(clean_url):
+        return None
+    for service, handler in _routes(clean_url):
+        if passthrough_service(service):
+            return None
+        if not service_whitelisted(service):
+            raise ServiceNotWhitelisted(service)
+        if handler is None:
+            continue
+        normalized = normalize_request(request)
+        try:
+            recorder._record_request(normalized)
+            return handler(normalized, normalized.raw_url, normalized.headers)
+        except HTTPException as error:
+            return error.code, error.get_headers(), error.get_body()
+    if _NOT_IMPLEMENTED.match(clean_url):
+        return 404, {}, "Not yet implemented"
+    return None
+
+
+_NOT_IMPLEMENTED = re.compile(r"https?://.+\.amazonaws.com/.*")
 
 
 class InterpreterSpeedups:
@@ -110,6 +180,9 @@ class InterpreterSpeedups:
         self._swap(traverser, "traverse", traverse, "dynamodb")
         # Parsed twice per UpdateItem (request checks, then the backend); the tree is only read
         # there, and the validator works on a deep copy of it.
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        self._swap(BotocoreStubber, "process_request", process_request, "stubber")
         update_parser = importlib.import_module(_EXPRESSIONS).UpdateExpressionParser
         parse_update = functools.lru_cache(maxsize=1024)(update_parser.make)
         self._swap(update_parser, "make", staticmethod(parse_update), "dynamodb")

@@ -152,3 +152,68 @@ class _Recorder(DepthFirstTraverser):  # type: ignore[misc]
     def _seen(self, node: Any) -> Any:
         self.visited.append(type(node).__name__)
         return node
+
+
+def _calls() -> list[Any]:
+    """A request to each kind of service the stack uses, and to what is missing or refused:
+    what the caller got back (the parts that do not change from run to run)."""
+    from botocore.exceptions import ClientError
+
+    seen: list[Any] = []
+    with mock_aws():
+        region = "eu-west-1"
+        calls: list[tuple[str, str, dict[str, Any]]] = [
+            ("dynamodb", "list_tables", {}),
+            ("dynamodb", "describe_table", {"TableName": "missing"}),
+            ("events", "create_event_bus", {"Name": "bus"}),
+            (
+                "events",
+                "put_events",
+                {"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}", "EventBusName": "bus"}]},
+            ),
+            ("events", "describe_event_bus", {"Name": "nope"}),
+            ("lambda", "list_functions", {}),
+            ("lambda", "get_function", {"FunctionName": "missing"}),
+            ("sqs", "create_queue", {"QueueName": "q"}),
+            ("sqs", "list_queues", {}),
+            ("stepfunctions", "list_state_machines", {}),
+            (
+                "stepfunctions",
+                "describe_execution",
+                {"executionArn": "arn:aws:states:eu-west-1:123456789012:execution:m:e"},
+            ),
+            ("s3", "list_buckets", {}),
+            ("s3", "head_bucket", {"Bucket": "missing-bucket"}),
+        ]
+        for service, operation, params in calls:
+            client = boto3.client(service, region_name=region)
+            try:
+                response = getattr(client, operation)(**params)
+                response.pop("ResponseMetadata", None)
+                for entry in response.get("Entries", []):
+                    entry.pop("EventId", None)
+                seen.append((operation, "ok", sorted(response)))
+            except ClientError as error:
+                seen.append(
+                    (operation, error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"])
+                )
+    return seen
+
+
+def test_requests_reach_the_same_handlers_and_errors_with_cached_routing() -> None:
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    speedups = InterpreterSpeedups()
+    original = vars(BotocoreStubber)["process_request"]
+    plain = _calls()
+    speedups.install()
+    try:
+        assert vars(BotocoreStubber)["process_request"] is not original
+        fast_calls = _calls()
+    finally:
+        speedups.uninstall()
+    assert vars(BotocoreStubber)["process_request"] is original
+    assert fast_calls == plain
+    # and the calls cover answers and refusals (a missing table, bus, function, execution, bucket)
+    assert sum(1 for entry in plain if entry[1] == "ok") == 8
+    assert {entry[2] for entry in plain if entry[1] != "ok"} >= {400, 404}
