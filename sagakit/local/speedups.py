@@ -90,8 +90,8 @@ def _backend_urls(service: str) -> tuple[tuple[str, Any], ...]:
     """``backend.urls`` of ``service``'s backend (as moto picks it), which moto rebuilds at every
     request: the URL paths of a backend class never change."""
     import moto.backends as backends
-    from moto.core import DEFAULT_ACCOUNT_ID
     from moto.core.base_backend import BackendDict
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     backend_dict: Any = backends.get_backend(service)  # type: ignore[call-overload]
     if isinstance(backend_dict, BackendDict):
@@ -106,10 +106,11 @@ def process_request(self: Any, request: Any) -> Any:
     """moto's ``BotocoreStubber.process_request`` with the routing cached per URL: the same
     passthrough and allow-list checks per request, the same handler, the same 404."""
     from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
-    from moto.core.exceptions import HTTPException, ServiceNotWhitelisted
+    from moto.core.exceptions import ServiceNotWhitelisted
     from moto.core.request import normalize_request
     from moto.core.utils import get_equivalent_url_in_aws_domain
     from moto.moto_api import recorder
+    from werkzeug.exceptions import HTTPException
 
     parsed_url, _ = get_equivalent_url_in_aws_domain(request.url)
     clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
