@@ -279,7 +279,7 @@ class LambdaRouter:
         applied = {
             "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": str(getattr(fn, "version", "$LATEST")),
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
             "_HANDLER": fn.handler,
