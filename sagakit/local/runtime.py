@@ -226,6 +226,7 @@ class LocalRuntime:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self._end_running_executions()
         self.clock.uninstall()
         self._speedups.uninstall()
         self._clients.clear()
@@ -237,6 +238,27 @@ class LocalRuntime:
             self._mock.stop()
             self._mock = None
         TMP_THREADS.clear()  # one finished thread per execution is left there (ENVIRONMENT.md)
+
+    def _end_running_executions(self, budget_s: float = 5.0) -> None:
+        """Abort the executions still running and wait (up to ``budget_s`` in all) for their
+        threads: moto's backends and its request hook are process-wide, so an execution left
+        running would go on invoking functions of the same name in the next runtime."""
+        from datetime import UTC
+
+        from moto.stepfunctions.parser.api import ExecutionStatus
+        from moto.stepfunctions.parser.utils import TMP_THREADS
+        from moto.stepfunctions.responses import get_backend
+
+        backend = get_backend(ACCOUNT, self.region)
+        for machine in list(backend.state_machines):
+            for execution in list(getattr(machine, "executions", [])):
+                if getattr(execution, "exec_status", None) == ExecutionStatus.RUNNING:
+                    execution.stop(
+                        stop_date=datetime.now(UTC), error="sagakit.LocalRuntimeStopped", cause="the runtime stopped"
+                    )
+        deadline = time.monotonic() + budget_s
+        for thread in list(TMP_THREADS):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     # -- clients -----------------------------------------------------------------------------
 
