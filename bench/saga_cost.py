@@ -36,13 +36,15 @@ BENCH = "transitions, cost"
 HAPPY = "happy path"
 DECLINED = "declined at SetupBilling"
 
-#: Public list prices, us-east-1, on-demand, free tiers ignored. Written from the AWS pricing
-#: pages as the author knew them (2025); check them before quoting a figure. DynamoDB on-demand
-#: was halved on 2024-11-01 (writes $1.25 -> $0.625 per million WRU, reads $0.25 -> $0.125 per
-#: million RRU): the figures below are the halved ones.
+#: Public list prices, us-east-1, on-demand, free tiers ignored. Checked on 2026-11-29 against
+#: stored copies of public pages (no live access from here): Step Functions on
+#: aws.amazon.com/step-functions/pricing ($0.0250 per 1,000 transitions in us-east-1); Lambda arm64
+#: ($0.20 per million requests, $0.0000133334 per GB-second, first tier), EventBridge custom events
+#: ($1.00 per million) and DynamoDB on demand ($0.625 per million WRU, $0.125 per million RRU, the
+#: prices since the halving of 2024-11-01) on pricing guides dated 2024-2026 that quote the AWS pages.
 PRICES: dict[str, Any] = {
     "region": "us-east-1",
-    "as_of": "2025 (list prices; verify on aws.amazon.com/<service>/pricing before quoting)",
+    "as_of": "checked 2026-11-29 against stored copies of the pricing pages; verify before quoting",
     "stepfunctions_standard_per_transition": 0.025 / 1_000,
     "lambda_per_request": 0.20 / 1_000_000,
     "lambda_arm64_per_gb_second": 0.0000133334,
