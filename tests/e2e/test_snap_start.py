@@ -118,3 +118,17 @@ def test_a_snap_start_stack_runs_offline_through_the_aliases(
     if style == "choreography":
         to_steps = [d.target_arn for d in local.events.deliveries[seen:] if "lifecycle" not in d.target_arn]
         assert to_steps and all(arn.endswith(":live") for arn in to_steps), to_steps
+
+
+def test_offline_the_aliases_carry_their_permissions_and_failure_destinations(local: LocalRuntime) -> None:
+    # The deploy made, through the Lambda API, what moto's CloudFormation could not: each step
+    # function's alias, the rules' permission to invoke it, and its asynchronous-failure config
+    client = local.client("lambda")
+    name = local.deployed.functions["SetupBilling"]
+    alias = client.get_alias(FunctionName=name, Name="live")
+    assert alias["FunctionVersion"] == "1"
+    policy = client.get_policy(FunctionName=name, Qualifier="live")["Policy"]
+    assert "events.amazonaws.com" in policy and "lambda:InvokeFunction" in policy
+    config = client.get_function_event_invoke_config(FunctionName=name, Qualifier="live")
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["DestinationConfig"]["OnFailure"]["Destination"].startswith("arn:aws:sqs:")
