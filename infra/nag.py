@@ -93,8 +93,9 @@ SYNCHRONOUS_INVOCATION = Finding(
 )
 ASYNC_FAILURES_TO_DESTINATION = Finding(
     "Serverless-LambdaDLQ",
-    "The starter is invoked asynchronously by EventBridge; its failed invocations go to the "
-    "saga's SQS queue through an on-failure destination (`AWS::Lambda::EventInvokeConfig`), which "
+    "Invoked asynchronously by EventBridge (a saga's starter, the lifecycle function); its failed "
+    "invocations go to an SQS queue (the saga's, or the lifecycle's) through an on-failure "
+    "destination (`AWS::Lambda::EventInvokeConfig`), which "
     "AWS recommends over a function DLQ and which keeps the request and the error. The rule reads "
     "only `DeadLetterConfig`.",
 )
@@ -131,8 +132,9 @@ def acknowledge(construct: IConstruct, *findings: Finding) -> None:
 
 
 def invoke_qualified(function: IFunction) -> Finding:
-    """``AwsSolutions-IAM5[Resource::<Logical.Arn>:*]``: invoking ``function``'s versions (for
-    an alias, ``Resource::<Logical>:*``)."""
+    """``AwsSolutions-IAM5[Resource::<Logical.Arn>:*]``: invoking ``function``'s versions. Only a
+    ``Function`` is granted ``<arn>:*``; an alias (SnapStart's ``live``) is granted its own ARN
+    alone, so there is nothing to acknowledge for one."""
     # The ARN of a function of this stack resolves to {"Fn::GetAtt": [<logical id>, "Arn"]}, which
     # is what cdk-nag spells <Logical.Arn>: three jsii round trips, where walking the construct
     # tree to the logical id took five (per function of every saga).
@@ -140,8 +142,6 @@ def invoke_qualified(function: IFunction) -> Finding:
     match arn:
         case {"Fn::GetAtt": [str(logical), "Arn"]}:
             return QUALIFIED_INVOKE.about(f"Resource::<{logical}.Arn>:*")
-        case {"Ref": str(logical)}:  # an alias (SnapStart's "live"): its Ref is its ARN
-            return QUALIFIED_INVOKE.about(f"Resource::<{logical}>:*")
     raise ValueError(f"{function.node.path}: not a function of this stack (its ARN resolves to {arn!r})")
 
 

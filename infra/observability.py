@@ -31,14 +31,13 @@ from constructs import Construct
 from infra import nag
 from infra.config import StageConfig
 from infra.services import LambdaSettings, saga_table
-from sagakit.constructs import dead_letter_queue, threshold_alarm
+from sagakit.constructs import dead_letter_queue, lifecycle_metric, threshold_alarm
 from sagakit.definition import Saga
 
 __all__ = ["INSTANCES_KEY", "STATUS_INDEX", "SagaObservability"]
 
 INSTANCES_KEY = "sagaId"
 STATUS_INDEX = "byStatus"
-NAMESPACE = "Sagas"
 STATUS_CHANGE = "Step Functions Execution Status Change"
 
 
@@ -180,13 +179,7 @@ class SagaObservability(Construct):
         cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{config.prefix}-sagas", widgets=[widgets])
 
     def _metric(self, name: str, saga: Saga, statistic: str = "Sum") -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=NAMESPACE,
-            metric_name=name,
-            dimensions_map={"saga": saga.name, "service": "saga-lifecycle"},
-            statistic=statistic,
-            period=self._period,
-        )
+        return lifecycle_metric(saga.name, name, self._period, statistic)
 
     def _saga_widgets_and_alarms(
         self, config: StageConfig, saga: Saga, machine: sfn.StateMachine, dead_letters: sqs.IQueue

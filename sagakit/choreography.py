@@ -52,7 +52,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from constructs import Construct
 
-from sagakit.constructs import dead_letter_queue, require_functions, threshold_alarm
+from sagakit.constructs import dead_letter_queue, lifecycle_metric, require_functions, threshold_alarm
 from sagakit.definition import Command, Saga, SagaStep, SagaStyle, StepKind
 from sagakit.runtime.choreography import (
     INSTANCES_TABLE_ENV,
@@ -480,13 +480,7 @@ class SagaChoreography(Construct):
         return rule
 
     def _metric(self, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace="Sagas",
-            metric_name=name,
-            dimensions_map={"saga": self.saga.name, "service": "saga-lifecycle"},
-            statistic=statistic,
-            period=Duration.minutes(5),
-        )
+        return lifecycle_metric(self.saga.name, name, Duration.minutes(5), statistic)
 
     def _alarms(self, prefix: str, failures_threshold: int) -> dict[str, cloudwatch.Alarm]:
         name = self.saga.name

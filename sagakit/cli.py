@@ -191,8 +191,6 @@ def local_serve(
         console.print("ready (Ctrl-C to stop)", markup=False)
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         # Ctrl-C must end the server promptly even when moto is busy (an execution mid-flight,
         # a request in progress): tear down for at most 10 s, then leave anyway.

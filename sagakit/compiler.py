@@ -62,8 +62,8 @@ class SagaStateMachine(Construct):
     saga:
         The validated definition.
     functions:
-        The Lambda function of every command the saga names (steps and compensations),
-        keyed by command name.
+        What the tasks invoke for every command the saga names (steps and compensations), keyed
+        by command name: the Lambda function, or its alias (SnapStart's ``live``).
     log_retention:
         Retention of the execution log group (logging level ALL, with execution data).
     removal_policy:

@@ -57,3 +57,15 @@ def require_functions(saga: Saga, functions: Mapping[str, Any]) -> None:
     missing = [c.name for c in saga.commands() if c.name not in functions]
     if missing:
         raise ValueError(f"saga {saga.name}: no Lambda function for {', '.join(missing)}")
+
+
+def lifecycle_metric(saga: str, name: str, period: Duration, statistic: str = "Sum") -> cloudwatch.Metric:
+    """A metric the lifecycle function publishes for ``saga`` (namespace ``Sagas``, dimensions
+    ``saga`` and ``service=saga-lifecycle``), over ``period``."""
+    return cloudwatch.Metric(
+        namespace="Sagas",
+        metric_name=name,
+        dimensions_map={"saga": saga, "service": "saga-lifecycle"},
+        statistic=statistic,
+        period=period,
+    )

@@ -23,8 +23,9 @@ This is the offline equivalent of ``cdk deploy``: the same template and the same
 6. With SnapStart on (``StageConfig.snap_start``), every step function has a published version
    and an ``AWS::Lambda::Alias`` ``live``, which moto's CloudFormation cannot create either: it
    is left out, every ``Ref`` to it becomes ``<function ARN>:live``, and the alias is made
-   through the Lambda API on the version moto published. (moto runs no snapshots: offline, a
-   SnapStart stack runs as one without, through the same aliases.)
+   through the Lambda API on the version moto published, then the invoke permissions and the
+   asynchronous-invocation configurations on it, which need the alias to exist. (moto runs no
+   snapshots: offline, a SnapStart stack runs as one without, through the same aliases.)
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class _LambdaContext:
 
     def __init__(self, fn: Any, deadline: float) -> None:
         self.function_name = fn.function_name
-        self.function_version = str(getattr(fn, "version", "$LATEST"))
+        self.function_version = _version_of(fn)
         self.invoked_function_arn = fn.function_arn
         self.memory_limit_in_mb = int(fn.memory_size or 128)
         self.aws_request_id = str(uuid.uuid4())
@@ -234,7 +234,7 @@ class LambdaRouter:
             error_type=error_type,
             fault=fault.kind if fault else None,
             logs=logs,
-            version=str(getattr(fn, "version", "$LATEST")),
+            version=_version_of(fn),
             saga_id=_saga_of(event),
         )
         self.invocations.append(record)
@@ -279,7 +279,7 @@ class LambdaRouter:
         applied = {
             "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
-            "AWS_LAMBDA_FUNCTION_VERSION": str(getattr(fn, "version", "$LATEST")),
+            "AWS_LAMBDA_FUNCTION_VERSION": _version_of(fn),
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
             "_HANDLER": fn.handler,
@@ -344,11 +344,6 @@ def _packages(asset: Path) -> tuple[tuple[str, str], ...]:
 def _saga_of(event: Any) -> str | None:
     """The saga a state machine's command (``sagaId``) or an EventBridge event (``detail.sagaId``)
     names; None for anything else (a trigger, a choreography rule's wrapped input)."""
-    if isinstance(event, bytes | str):
-        try:
-            event = json.loads(event)
-        except ValueError:
-            return None
     if not isinstance(event, dict):
         return None
     detail = event.get("detail")
@@ -356,6 +351,11 @@ def _saga_of(event: Any) -> str | None:
         if isinstance(holder.get("sagaId"), str):
             return str(holder["sagaId"])
     return None
+
+
+def _version_of(fn: Any) -> str:
+    """The version ``fn`` is: ``$LATEST``, or a number when invoked through an alias or version."""
+    return str(getattr(fn, "version", "$LATEST"))
 
 
 def _command_of(fn: Any) -> str:

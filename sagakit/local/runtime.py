@@ -20,7 +20,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -243,19 +243,15 @@ class LocalRuntime:
         """Abort the executions still running and wait (up to ``budget_s`` in all) for their
         threads: moto's backends and its request hook are process-wide, so an execution left
         running would go on invoking functions of the same name in the next runtime."""
-        from datetime import UTC
-
         from moto.stepfunctions.parser.api import ExecutionStatus
         from moto.stepfunctions.parser.utils import TMP_THREADS
         from moto.stepfunctions.responses import get_backend
 
-        backend = get_backend(ACCOUNT, self.region)
-        for machine in list(backend.state_machines):
-            for execution in list(getattr(machine, "executions", [])):
-                if getattr(execution, "exec_status", None) == ExecutionStatus.RUNNING:
-                    execution.stop(
-                        stop_date=datetime.now(UTC), error="sagakit.LocalRuntimeStopped", cause="the runtime stopped"
-                    )
+        backend: Any = get_backend(ACCOUNT, self.region)  # the parser backend (execute_state_machine)
+        for execution in backend._get_executions(ExecutionStatus.RUNNING):
+            execution.stop(
+                stop_date=datetime.now(UTC), error="sagakit.LocalRuntimeStopped", cause="the runtime stopped"
+            )
         deadline = time.monotonic() + budget_s
         for thread in list(TMP_THREADS):
             thread.join(timeout=max(0.0, deadline - time.monotonic()))

@@ -602,8 +602,9 @@ def handle(event: dict[str, Any], context: LambdaContext, run: LambdaRun) -> dic
     if route.kind not in ("step", "compensation"):
         raise PoisonEvent(f"route {route.kind!r} is the lifecycle function's, not {command or 'a handler'}'s")
     if route.kind == "compensation" and route.undoes:
-        # The step succeeded after its saga ended: undo what it wrote. Nothing is published after
-        # it: the saga has ended, or its compensation chain is running without this step.
+        # The step succeeded after its saga ended: undo what it wrote. No choreography event
+        # follows it (the saga has ended, or its compensation chain runs without this step); the
+        # step wrapper still publishes SagaStepCompensated for the lifecycle.
         refused = instances.claim_late_undo(envelope.saga.id, command, event_id, now)
         if refused:
             logger.info("late undo not run", extra={"command": command, "why": refused})

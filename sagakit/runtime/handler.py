@@ -91,7 +91,8 @@ def saga_handler(*, service: str, command: type[C]) -> Callable[[Callable[[C], B
 
         def warm() -> None:
             """What a first invocation sets up, done before a SnapStart snapshot instead: the
-            Powertools utilities, the idempotency wrapper, the step's clients (no connection)."""
+            Powertools utilities and the parser, and the step's clients (no connection). The
+            idempotency layer itself is made on the first call, for the table it is given."""
             if not built:
                 built.append(_build(service, command, logic))
             aws_client("dynamodb")
@@ -179,7 +180,10 @@ def _tracing(service: str) -> Callable[[LambdaHandler], LambdaHandler]:
     """Powertools Tracer's ``capture_lambda_handler``, or, when tracing is switched off
     (``POWERTOOLS_TRACE_DISABLED``, as offline), nothing at all: Tracer imports the X-Ray SDK even
     when disabled, which costs a cold start about 15 ms of CPU for no trace."""
-    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("1", "true", "yes", "on"):
+    from aws_lambda_powertools.shared import constants
+    from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
+
+    if resolve_truthy_env_var_choice(env=os.environ.get(constants.TRACER_DISABLED_ENV, "false")):
         return lambda handler: handler
     from aws_lambda_powertools import Tracer
 

@@ -13,6 +13,7 @@ from aws_cdk.assertions import Match
 import infra.stack as stack_module
 from infra.app import build_app
 from sagakit.definition import SagaStyle, service_package
+from sagakit.local.runtime import KIT_TABLES as RUNTIME_KIT_TABLES
 from statemachines import all_sagas
 from statemachines.onboard_client import OnboardClientSaga
 
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 SERVICES = sorted({command.service for saga in all_sagas() for command in saga.commands()})
 ONBOARDING_SERVICES = {"clients", "ai-workspace", "billing", "notifications"}
 STARTER = "sagakit-dev-OnboardClientSaga-starter"
-#: Tables of the kit rather than of a service: Powertools idempotency (infra/reliability.py).
-KIT_TABLES = ["idempotency", "saga-instances"]
+#: Tables of the kit rather than of a service: Powertools idempotency (infra/reliability.py) and
+#: the saga instances, as the offline runtime names them.
+KIT_TABLES = list(RUNTIME_KIT_TABLES)
 
 
 def resources(raw: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:

@@ -1,8 +1,9 @@
 """The offline runtime's moto speedups change how fast moto answers, never what it answers.
 
-Each case runs the same DynamoDB requests twice on fresh moto backends, once with moto's own
-code and once with ``InterpreterSpeedups`` installed, and compares what a caller sees: the
-items after every update and the error code and message of every refused one.
+Each case runs the same requests twice on fresh moto backends, once with moto's own code and
+once with ``InterpreterSpeedups`` installed, and compares what a caller sees: for update
+expressions, the item after every update and the error code and message of every refused one;
+for requests to six services, the answers and the error codes and statuses.
 """
 
 from __future__ import annotations
@@ -79,12 +80,12 @@ def _run() -> list[Any]:
     return seen
 
 
-def _with(install: Callable[[], None], uninstall: Callable[[], None]) -> list[Any]:
-    install()
+def _with(speedups: InterpreterSpeedups, run: Callable[[], list[Any]]) -> list[Any]:
+    speedups.install()
     try:
-        return _run()
+        return run()
     finally:
-        uninstall()
+        speedups.uninstall()
 
 
 def test_update_expressions_give_the_same_items_and_errors_with_the_speedups() -> None:
@@ -92,7 +93,7 @@ def test_update_expressions_give_the_same_items_and_errors_with_the_speedups() -
     original = DepthFirstTraverser.traverse
 
     plain = _run()
-    fast = _with(speedups.install, speedups.uninstall)
+    fast = _with(speedups, _run)
 
     # The speedups were in place for the second run, and are gone again
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
@@ -206,12 +207,12 @@ def test_requests_reach_the_same_handlers_and_errors_with_cached_routing() -> No
     speedups = InterpreterSpeedups()
     original = vars(BotocoreStubber)["process_request"]
     plain = _calls()
-    speedups.install()
-    try:
+
+    def routed() -> list[Any]:
         assert vars(BotocoreStubber)["process_request"] is not original
-        fast_calls = _calls()
-    finally:
-        speedups.uninstall()
+        return _calls()
+
+    fast_calls = _with(speedups, routed)
     assert vars(BotocoreStubber)["process_request"] is original
     assert fast_calls == plain
     # and the calls cover answers and refusals (a missing table, bus, function, execution, bucket)
